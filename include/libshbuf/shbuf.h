@@ -1,0 +1,424 @@
+/*
+ * libshbuf: shared buffers, a fast replacement for FIFOs between two processes.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef LIBSHBUF_SHBUF_H
+#define LIBSHBUF_SHBUF_H
+
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks a function as part of the library's ABI. */
+#if defined(__GNUC__) && !defined(SHBUF_STATIC_DEFINE)
+#define SHBUF_EXPORT __attribute__((visibility("default")))
+#else
+#define SHBUF_EXPORT
+#endif
+
+/** Version of this header, as major * 10000 + minor * 100 + patch. */
+#define SHBUF_VERSION_NUMBER 10000
+
+/**
+ * \mainpage libshbuf
+ *
+ * A shared buffer is a byte ring in shared memory that streams data between
+ * exactly two processes that need not be related. The **provider** creates it
+ * with shbuf_create() and tells the other side the key; the **client** attaches
+ * with shbuf_open(). Either side may write; the library does not enforce a
+ * direction. Both sides have full, zero-copy access to the ring through
+ * shbuf_get_pointer(), shbuf_get_read_pointer() and shbuf_get_write_pointer().
+ *
+ * Conventions: functions returning a pointer return NULL on failure, functions
+ * returning int or long return -1; in both cases errno says why. Predicates
+ * return 1 or 0 (and -1 with errno on a bad handle or a corrupted status
+ * block). Every function accepts being called from several threads of one
+ * process at once on the same handle. A handle must not be used in the child of
+ * a fork(); the child opens the buffer anew if it needs it.
+ *
+ * The status block lives in memory shared with the other process, so the
+ * library treats it as untrusted: a peer that corrupts it can make calls fail
+ * with EPROTO, never make this process touch memory outside its mappings.
+ */
+
+/** Opaque, per-process handle of one end of a shared buffer. */
+typedef struct _shbuf shbuf;
+
+/**
+ * The buffer's status block. It lives in the shared control block; both sides
+ * read and write it under the status lock (shbuf_status_lock()).
+ *
+ * Ring model: size S (shbuf_get_size()), read index R, length L, backlog B.
+ * Unread data is at offsets (R + i) mod S for 0 <= i < L; the write position
+ * is (R + L) mod S. The backlog is the already-read data just before R that
+ * the writer has not overwritten yet, at most backlog_target bytes.
+ */
+typedef struct shbuf_status {
+        unsigned long read_idx;       /**< offset of the next unread byte */
+        unsigned long length;         /**< unread bytes, starting at read_idx */
+        unsigned long backlog;        /**< already-read bytes kept just before read_idx */
+        unsigned long backlog_target; /**< backlog the buffer tries to keep */
+        unsigned long write_count;    /**< +1 per successful write commit */
+        unsigned long read_count;     /**< +1 per successful read commit */
+        int ignore_read_inc;          /**< one-shot: the next read commit is dropped */
+        int ignore_write_inc;         /**< one-shot: the next write commit is dropped */
+} shbuf_status;
+
+/**
+ * Options for shbuf_create_with() and shbuf_open_with(). Zero-initialise the
+ * structure and set what you need; a zeroed structure means "defaults".
+ */
+typedef struct shbuf_options {
+        /**
+         * Backend to use: "sysv" or "posix". NULL means: the environment
+         * variable SHBUF_BACKEND if set, else the build default. A named
+         * backend (here or in SHBUF_BACKEND) never falls back to another one;
+         * without a name, shbuf_create() falls back to the other compiled
+         * backend when the default one is not usable on this system (ENOSYS,
+         * or limits that forbid any segment), see shbuf_get_fallback_errno().
+         * For opening, NULL means "whichever backend made the buffer".
+         */
+        const char *backend;
+        /** Permission bits for new objects; 0 means 0600. Creating only. */
+        int mode;
+        /** Reserved for future use; must be 0. */
+        unsigned flags;
+} shbuf_options;
+
+/* ------------------------------------------------------------------ */
+/** \name Lifetime */
+/**@{*/
+
+/**
+ * Create a shared buffer and become its provider.
+ *
+ * \param key  buffer key; 0 (IPC_PRIVATE) picks a free key, see shbuf_get_key()
+ * \param size data bytes in the ring, exactly; must be > 0
+ * \return a new handle, or NULL with errno set:
+ *         EEXIST (the key is taken, by a buffer or by a foreign object),
+ *         EINVAL (size is 0, or key is negative),
+ *         ENOMEM, ENOSPC, EFBIG (over a system limit or out of memory),
+ *         ENOENT (the backend named in SHBUF_BACKEND is not compiled in),
+ *         or another error of the OS. On failure nothing is left behind.
+ *
+ * New objects get mode 0600. The backend is chosen as described at
+ * shbuf_options::backend.
+ */
+SHBUF_EXPORT shbuf *shbuf_create(key_t key, unsigned long size);
+
+/**
+ * Attach to an existing buffer as its client.
+ *
+ * \param key key of the buffer, as given by the provider
+ * \return a new handle, or NULL with errno set: ENOENT (no such buffer),
+ *         EPROTO (the object under that key is not a shbuf, or it was made by
+ *         an incompatible layout, word size or backend), EBUSY (a live client
+ *         is already attached), EACCES (permission denied).
+ *
+ * The buffer is found whichever backend made it. A client that died without
+ * shbuf_free() does not block a new one.
+ */
+SHBUF_EXPORT shbuf *shbuf_open(key_t key);
+
+/**
+ * Like shbuf_create(), with options.
+ *
+ * \param opts options, or NULL for defaults
+ * \return as shbuf_create(); also EINVAL for unknown flags, ENOENT for an
+ *         unknown or not compiled backend name.
+ */
+SHBUF_EXPORT shbuf *shbuf_create_with(key_t key, unsigned long size, const shbuf_options *opts);
+
+/**
+ * Like shbuf_open(), with options; a named backend restricts the search to it.
+ *
+ * \return as shbuf_open(); also ENOENT for an unknown backend name.
+ */
+SHBUF_EXPORT shbuf *shbuf_open_with(key_t key, const shbuf_options *opts);
+
+/**
+ * Release a handle: stop the notifier, unmap, wake a waiting peer and free.
+ * The provider also removes every OS object of the buffer; the client only
+ * detaches, so a new client may attach later. NULL is a no-op.
+ */
+SHBUF_EXPORT void shbuf_free(shbuf *sb);
+
+/**
+ * Apply mode & 0777 to every OS object of the buffer (both sides may call).
+ *
+ * \return 0, or -1 with errno: EPERM (not the owner), EIDRM (objects gone),
+ *         EINVAL (NULL handle).
+ */
+SHBUF_EXPORT int shbuf_access(shbuf *sb, int mode);
+
+/** The buffer's key, or (key_t)-1 with errno EINVAL for a NULL handle. */
+SHBUF_EXPORT key_t shbuf_get_key(shbuf *sb);
+
+/** Data bytes in the ring, or 0 with errno EINVAL for a NULL handle. */
+SHBUF_EXPORT unsigned long shbuf_get_size(shbuf *sb);
+
+/** Start of the ring (offset 0), valid until shbuf_free(); NULL + EINVAL on a NULL handle. */
+SHBUF_EXPORT unsigned char *shbuf_get_pointer(shbuf *sb);
+
+/**
+ * The shared status block. Read or change it only between
+ * shbuf_status_lock() and shbuf_status_unlock(), then call shbuf_notify().
+ * NULL + EINVAL on a NULL handle.
+ */
+SHBUF_EXPORT shbuf_status *shbuf_get_status(shbuf *sb);
+
+/**@}*/
+/* ------------------------------------------------------------------ */
+/** \name Notification */
+/**@{*/
+
+/**
+ * Start (b != 0) or stop (b == 0) delivering notifications to the select
+ * descriptor. Enabling twice is harmless.
+ *
+ * \return 0, or -1 with errno (EINVAL on a NULL handle, EMFILE, EAGAIN, ...).
+ */
+SHBUF_EXPORT int shbuf_notify_enable(shbuf *sb, int b);
+
+/**
+ * Wake the peer, whether it is waiting or not.
+ *
+ * \return 0, or -1 with errno EPIPE (objects removed) or EINVAL.
+ */
+SHBUF_EXPORT int shbuf_notify(shbuf *sb);
+
+/**
+ * Block until the peer notifies: any commit of the peer after this thread last
+ * looked at the status (through any helper or shbuf_status_lock()) counts, so
+ * a notification cannot be lost between looking and waiting. Wake-ups may be
+ * spurious; re-check the status after each return.
+ *
+ * \return 0, or -1 with errno: EINTR (a signal arrived), EPIPE (the peer freed
+ *         its end, died, or the objects were removed), EPROTO (corrupted
+ *         control block), EINVAL.
+ */
+SHBUF_EXPORT int shbuf_wait(shbuf *sb);
+
+/**
+ * Like shbuf_wait() with a time limit.
+ *
+ * \param timeout_ms milliseconds to wait at most; negative waits forever,
+ *        0 only checks
+ * \return as shbuf_wait(); also -1 with errno ETIMEDOUT when the time ran out.
+ */
+SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms);
+
+/**
+ * The select descriptor: readable after each notification and when the peer
+ * goes away. Close-on-exec, non-blocking; do not read or close it, call
+ * shbuf_post_select() after it was reported readable. Works with select(),
+ * poll() and epoll.
+ *
+ * \return the descriptor, or -1 with errno EINVAL when notification is not
+ *         enabled (see shbuf_notify_enable()).
+ */
+SHBUF_EXPORT int shbuf_get_select_fd(shbuf *sb);
+
+/**
+ * Drain the select descriptor after it was reported readable, and re-arm it.
+ *
+ * \return 0, or -1 with errno EPIPE when the peer went away (the descriptor
+ *         then stays readable), EINVAL when notification is not enabled.
+ */
+SHBUF_EXPORT int shbuf_post_select(shbuf *sb);
+
+/**
+ * Whether a peer is attached and alive.
+ *
+ * \return 1 if the other side is attached and its process is alive, 0 if not
+ *         (not yet connected, detached, died, or the objects were removed),
+ *         -1 with errno EINVAL on a NULL handle.
+ */
+SHBUF_EXPORT int shbuf_is_connected(shbuf *sb);
+
+/**@}*/
+/* ------------------------------------------------------------------ */
+/** \name Status lock and helpers */
+/**@{*/
+
+/**
+ * Take the status lock. It is cheap (no system call) when uncontended; a
+ * holder that died is detected and the lock recovered. Not recursive.
+ *
+ * \return 0, or -1 with errno: EPROTO (the status block is invalid; the lock
+ *         is not held), EPIPE (the lock object was removed), EINVAL.
+ */
+SHBUF_EXPORT int shbuf_status_lock(shbuf *sb);
+
+/** Release the status lock taken with shbuf_status_lock(). \return 0 or -1 + EINVAL. */
+SHBUF_EXPORT int shbuf_status_unlock(shbuf *sb);
+
+/**
+ * Empty the ring: R = L = B = 0; counters and backlog_target are kept.
+ * \return 0, or -1 with errno EPROTO or EINVAL.
+ */
+SHBUF_EXPORT int shbuf_reset(shbuf *sb);
+
+/** shbuf_reset(), and fill the data block with zeros. \return as shbuf_reset(). */
+SHBUF_EXPORT int shbuf_zero(shbuf *sb);
+
+/**
+ * Address of the next unread byte.
+ *
+ * \param l receives the contiguous unread bytes, min(L, S - R); 0 when empty
+ * \return the address (valid also when *l is 0), or NULL with errno EINVAL
+ *         (NULL argument) or EPROTO (corrupted status block).
+ */
+SHBUF_EXPORT unsigned char *shbuf_get_read_pointer(shbuf *sb, unsigned long *l);
+
+/**
+ * Consume r bytes. If ignore_read_inc is set, clear it and change nothing else.
+ * \return 0, or -1 with errno EINVAL (r > L; nothing changes) or EPROTO.
+ */
+SHBUF_EXPORT int shbuf_inc_read_pointer(shbuf *sb, unsigned long r);
+
+/**
+ * Address of the write position.
+ *
+ * \param l receives the contiguous free bytes; 0 when full
+ * \return the address, or NULL with errno EINVAL or EPROTO.
+ */
+SHBUF_EXPORT unsigned char *shbuf_get_write_pointer(shbuf *sb, unsigned long *l);
+
+/**
+ * Commit w written bytes. If ignore_write_inc is set, clear it and change
+ * nothing else. The writer may always use S - L bytes; writing over the
+ * backlog shrinks it.
+ * \return 0, or -1 with errno EINVAL (w > S - L; nothing changes) or EPROTO.
+ */
+SHBUF_EXPORT int shbuf_inc_write_pointer(shbuf *sb, unsigned long w);
+
+/** 1 if L == S, 0 if not, -1 with errno EINVAL or EPROTO. */
+SHBUF_EXPORT int shbuf_is_full(shbuf *sb);
+
+/** 1 if L == 0, 0 if not, -1 with errno EINVAL or EPROTO. */
+SHBUF_EXPORT int shbuf_is_empty(shbuf *sb);
+
+/**
+ * Copy up to n unread bytes out of the ring (across the wrap) and consume them.
+ * Never blocks.
+ * \return bytes moved (0 when empty, or when ignore_read_inc dropped the
+ *         commit), or -1 with errno EINVAL or EPROTO.
+ */
+SHBUF_EXPORT long shbuf_read(shbuf *sb, unsigned char *buf, unsigned long n);
+
+/**
+ * Copy up to n bytes into the ring (across the wrap) and commit them.
+ * Never blocks.
+ * \return bytes stored (0 when full, or when ignore_write_inc dropped the
+ *         commit), or -1 with errno EINVAL or EPROTO.
+ */
+SHBUF_EXPORT long shbuf_write(shbuf *sb, const unsigned char *buf, unsigned long n);
+
+/**@}*/
+/* ------------------------------------------------------------------ */
+/** \name Backends */
+/**@{*/
+
+/** NULL-terminated list of the compiled backends, default first. */
+SHBUF_EXPORT const char *const *shbuf_backends(void);
+
+/** Name of the build's default backend ("sysv" or "posix"). */
+SHBUF_EXPORT const char *shbuf_default_backend(void);
+
+/** Name of the backend the handle uses, or NULL + EINVAL. */
+SHBUF_EXPORT const char *shbuf_get_backend(shbuf *sb);
+
+/**
+ * Why shbuf_create() fell back from the default backend to another one.
+ * \return the errno that made the default backend unusable, 0 if no fallback
+ *         happened, -1 + EINVAL on a NULL handle.
+ */
+SHBUF_EXPORT int shbuf_get_fallback_errno(shbuf *sb);
+
+/**@}*/
+
+/* ------------------------------------------------------------------ */
+/** \name Inspecting and cleaning up buffers (for tools such as shbuf(1)) */
+/**@{*/
+
+/** What can be seen of one buffer from outside, without attaching as a peer. */
+typedef struct shbuf_info {
+        char backend[16];              /**< "sysv" or "posix" */
+        key_t key;                     /**< the buffer's key */
+        unsigned long size;            /**< data bytes */
+        shbuf_status status;           /**< a snapshot of the status block (unlocked read) */
+        int status_valid;              /**< 1 if the snapshot passed validation */
+        long provider_pid;             /**< 0 if none */
+        int provider_alive;            /**< 1 if that process exists */
+        long client_pid;               /**< 0 if no client ever attached */
+        int client_attached;           /**< 1 if a client is attached (it may have died) */
+        int client_alive;              /**< 1 if attached and that process exists */
+        unsigned mode;                 /**< permission bits of the control block */
+        uid_t uid;                     /**< owner of the control block */
+        unsigned long lock_recoveries; /**< times a dead holder's lock was taken over */
+} shbuf_info;
+
+/**
+ * List every buffer of every compiled backend on this machine that this
+ * process can see.
+ *
+ * \param ret   receives a malloc()ed array (free() it), NULL when empty
+ * \param count receives the number of entries
+ * \return 0, or -1 with errno (ENOMEM, EINVAL).
+ */
+SHBUF_EXPORT int shbuf_list(shbuf_info **ret, size_t *count);
+
+/**
+ * Describe the buffer under key.
+ *
+ * \param backend restrict to this backend, or NULL for any
+ * \return 0, or -1 with errno: ENOENT (no buffer), EPROTO (the object under
+ *         the key is not a shbuf), EACCES.
+ */
+SHBUF_EXPORT int shbuf_inspect(key_t key, const char *backend, shbuf_info *ret);
+
+/**
+ * Remove every OS object of the buffer under key, as its provider's
+ * shbuf_free() would. Peers still attached get EPIPE from their next wait.
+ * A foreign object under the key is never touched.
+ *
+ * \param backend restrict to this backend, or NULL for any
+ * \return 0, or -1 with errno: ENOENT, EPROTO (not a shbuf), EPERM/EACCES.
+ */
+SHBUF_EXPORT int shbuf_remove(key_t key, const char *backend);
+
+/**
+ * Remove buffers whose provider and client processes are both gone
+ * (stale buffers left by crashed programs).
+ *
+ * \param dry_run if non-zero, only report what would be removed
+ * \param ret     if not NULL, receives a malloc()ed array of what was (or
+ *                would be) removed; free() it
+ * \param count   if not NULL, receives the number of entries
+ * \return 0, or -1 with errno.
+ */
+SHBUF_EXPORT int shbuf_gc(int dry_run, shbuf_info **ret, size_t *count);
+
+/**@}*/
+
+/*
+ * Compile-time backend choice: build the application with
+ * -DSHBUF_USE_BACKEND='"posix"' (or '"sysv"', or through the pkg-config
+ * modules shbuf-posix / shbuf-sysv) and shbuf_create()/shbuf_open() use that
+ * backend as if it had been named in shbuf_options.
+ */
+#if defined(SHBUF_USE_BACKEND) && !defined(SHBUF_BUILDING_LIBRARY)
+#define shbuf_create(key, size)                                                                             \
+        shbuf_create_with((key), (size), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})
+#define shbuf_open(key) shbuf_open_with((key), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBSHBUF_SHBUF_H */

@@ -1,0 +1,244 @@
+/*
+ * Lifetime of a handle: backend choice, create, open, free.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "handle.h"
+
+static atomic_uint_fast64_t next_handle_id = 1;
+
+static shbuf *handle_new(int side) {
+        shbuf *sb = calloc(1, sizeof(*sb));
+        if (!sb)
+                return NULL;
+        sb->side = side;
+        sb->pid = (uint32_t) getpid();
+        sb->id = atomic_fetch_add(&next_handle_id, 1);
+        sb->peer_pidfd = -1;
+        shbuf__wake_init(sb);
+        return sb;
+}
+
+static void handle_release(shbuf *sb, bool remove) {
+        if (sb->backend)
+                sb->backend->detach(sb, remove);
+        shbuf__peer_close(sb);
+        pthread_cond_destroy(&sb->cond);
+        pthread_mutex_destroy(&sb->mutex);
+        free(sb);
+}
+
+/*
+ * A backend name chosen by the caller or the environment. Unknown names are
+ * EINVAL; known ones this build lacks are ENOTSUP.
+ */
+static int backend_by_name(const char *name, const struct shbuf__backend **ret) {
+        const struct shbuf__backend *b = shbuf__backend_find(name);
+        if (b) {
+                *ret = b;
+                return 0;
+        }
+        if (strcmp(name, "sysv") == 0 || strcmp(name, "posix") == 0)
+                return -ENOTSUP;
+        return -EINVAL;
+}
+
+static const char *env_backend(void) {
+        const char *e = secure_getenv("SHBUF_BACKEND");
+        return e && *e ? e : NULL;
+}
+
+/* Is something of this backend under key? Used to keep keys unique across
+ * backends, so that opening by key is never ambiguous. */
+static bool key_taken(const struct shbuf__backend *b, key_t key) {
+        shbuf probe = {.backend = b, .peer_pidfd = -1};
+        int r = b->attach_control(&probe, key);
+        if (r == -ENOENT)
+                return false;
+        if (r == 0)
+                b->detach(&probe, false);
+        return true;
+}
+
+/* A key no compiled backend uses right now. */
+static key_t random_key(void) {
+        uint32_t x = 0;
+        if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x))
+                x = (uint32_t) getpid() * 2654435761u ^ (uint32_t) shbuf__now_ms();
+        /* Positive and never IPC_PRIVATE. */
+        return (key_t) (x % (uint32_t) INT32_MAX) + 1;
+}
+
+static bool key_free(key_t key) {
+        for (size_t i = 0; shbuf__backends[i]; i++)
+                if (key_taken(shbuf__backends[i], key))
+                        return false;
+        return true;
+}
+
+static int create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uint64_t size, int mode) {
+        shbuf *sb = handle_new(SHBUF__PROVIDER);
+        int r = -EEXIST;
+
+        if (!sb)
+                return -ENOMEM;
+        sb->size = size;
+        /* An explicit key is tried once; key 0 means "pick one", and a race
+         * with another creator just makes us pick again. */
+        for (int attempt = 0; attempt < (key == 0 ? 64 : 1) && r == -EEXIST; attempt++) {
+                key_t k = key == 0 ? random_key() : key;
+                r = key_free(k) ? b->create(sb, k, mode) : -EEXIST;
+        }
+        if (r < 0) {
+                handle_release(sb, false);
+                return r;
+        }
+        sb->backend = b;
+
+        struct shbuf__peer *me = shbuf__self(sb);
+        atomic_store(&me->pid, sb->pid);
+        atomic_store(&me->state, SHBUF__PEER_ATTACHED);
+        shbuf__control_init(sb->control, b->id, (int32_t) sb->key, size);
+        *ret = sb;
+        return 0;
+}
+
+/* Errors that say "this kind of IPC is not usable here", as opposed to
+ * "this request is wrong": only these make an unnamed create fall back. */
+static bool backend_unusable(int r) {
+        return r == -ENOSYS || r == -ENOSPC || r == -EPERM || r == -EINVAL;
+}
+
+int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *opts) {
+        const char *name = opts && opts->backend ? opts->backend : env_backend();
+        int mode = opts && opts->mode ? opts->mode & 0777 : 0600;
+        const struct shbuf__backend *b;
+        int r;
+
+        if (size == 0 || (opts && opts->flags != 0))
+                return -EINVAL;
+        if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX)
+                return -EFBIG;
+
+        if (name) {
+                r = backend_by_name(name, &b);
+                if (r < 0)
+                        return r;
+                return create_on(b, ret, key, size, mode);
+        }
+
+        r = create_on(shbuf__backends[0], ret, key, size, mode);
+        if (r >= 0 || !backend_unusable(r))
+                return r;
+        int first_error = -r;
+        for (size_t i = 1; shbuf__backends[i]; i++) {
+                int r2 = create_on(shbuf__backends[i], ret, key, size, mode);
+                if (r2 >= 0) {
+                        (*ret)->fallback_errno = first_error;
+                        return r2;
+                }
+        }
+        return r;
+}
+
+/* Take the client slot; a client whose process is gone is replaced. */
+static int claim_client(shbuf *sb) {
+        struct shbuf__peer *me = shbuf__self(sb);
+
+        for (;;) {
+                uint32_t old = atomic_load(&me->pid);
+                uint32_t state = atomic_load(&me->state);
+                if (state == SHBUF__PEER_ATTACHED && old != 0 && shbuf__pid_alive(old))
+                        return -EBUSY;
+                if (atomic_compare_exchange_strong(&me->pid, &old, sb->pid))
+                        break;
+        }
+        atomic_store(&me->waiting, 0);
+        atomic_store(&me->state, SHBUF__PEER_ATTACHED);
+        return 0;
+}
+
+static int open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
+        shbuf *sb = handle_new(SHBUF__CLIENT);
+        int r;
+
+        if (!sb)
+                return -ENOMEM;
+        sb->backend = b;
+        sb->key = key;
+        r = b->attach_control(sb, key);
+        if (r < 0)
+                goto fail;
+        r = shbuf__control_validate(sb->control, sb->control_size, b->id);
+        if (r < 0)
+                goto fail;
+        if (sb->control->key != (int32_t) key) {
+                r = -EPROTO;
+                goto fail;
+        }
+        sb->size = sb->control->data_size;
+        r = b->attach_rest(sb);
+        if (r < 0)
+                goto fail;
+        r = claim_client(sb);
+        if (r < 0)
+                goto fail;
+        /* Tell a provider that may be sleeping that somebody is here. */
+        (void) shbuf__notify(sb);
+        *ret = sb;
+        return 0;
+fail:
+        handle_release(sb, false);
+        return r;
+}
+
+int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
+        const struct shbuf__backend *b;
+        int r = -ENOENT;
+
+        if (opts && opts->flags != 0)
+                return -EINVAL;
+        if (opts && opts->backend) {
+                r = backend_by_name(opts->backend, &b);
+                if (r < 0)
+                        return r;
+                return open_on(b, ret, key);
+        }
+        /* Whichever backend made it: the first that has something there
+         * answers, be it a buffer or an error about what is there. */
+        for (size_t i = 0; shbuf__backends[i]; i++) {
+                r = open_on(shbuf__backends[i], ret, key);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return r;
+}
+
+void shbuf__free(shbuf *sb) {
+        struct shbuf__peer *me = shbuf__self(sb);
+
+        if (sb->notifier)
+                shbuf__notify_enable(sb, false);
+        shbuf__sentinel_stop(sb);
+
+        /* Leave, and wake the peer so that it hears of it now. A forked
+         * child holding a copy of the handle only unmaps. */
+        bool own = sb->pid == (uint32_t) getpid();
+        if (own) {
+                atomic_store(&me->state, SHBUF__PEER_DETACHED);
+                if (!atomic_load(&sb->removed))
+                        (void) shbuf__notify(sb);
+        }
+        handle_release(sb, own && sb->side == SHBUF__PROVIDER);
+}
+
+int shbuf__access(shbuf *sb, int mode) {
+        return sb->backend->set_mode(sb, mode & 0777);
+}

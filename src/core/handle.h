@@ -1,0 +1,112 @@
+/*
+ * The per-process handle and the core's internal functions.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef SHBUF_HANDLE_H
+#define SHBUF_HANDLE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "layout.h"
+#include "ring.h"
+
+struct shbuf__notifier;
+struct shbuf__sentinel;
+
+struct _shbuf {
+        const struct shbuf__backend *backend;
+        void *priv; /* the backend's own state */
+
+        struct shbuf__control *control;
+        uint64_t control_size; /* size of the control mapping */
+        unsigned char *data;
+        uint64_t size; /* data bytes, from the validated header */
+        key_t key;
+        int side;     /* enum shbuf__side */
+        uint32_t pid; /* getpid() when the handle was made */
+        uint64_t id;  /* unique in this process, for per-thread bookkeeping */
+        int fallback_errno;
+
+        /* Guards everything below. Never held across a blocking call except
+         * by design in the wait fan-out (pthread_cond_wait). */
+        pthread_mutex_t mutex;
+        pthread_cond_t cond;
+        bool receiving;    /* one thread is blocked in the channel */
+        uint64_t wake_gen; /* bumped whenever that thread returns */
+        int wake_result;   /* what it returned */
+
+        uint32_t peer_pid; /* pid the pidfd refers to, 0 if none */
+        int peer_pidfd;    /* -1 if none */
+        atomic_bool peer_died;
+        atomic_bool removed; /* the objects are gone */
+
+        struct shbuf__notifier *notifier;
+        struct shbuf__sentinel *sentinel;
+};
+
+static inline struct shbuf__peer *shbuf__self(shbuf *sb) {
+        return &sb->control->peer[sb->side];
+}
+static inline struct shbuf__peer *shbuf__other(shbuf *sb) {
+        return &sb->control->peer[!sb->side];
+}
+
+/* lock.c */
+int shbuf__lock(shbuf *sb);
+void shbuf__unlock(shbuf *sb);
+
+/* status.c: every helper validates the status under the lock. */
+int shbuf__get_read(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len);
+int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len);
+int shbuf__commit_read(shbuf *sb, uint64_t n);
+int shbuf__commit_write(shbuf *sb, uint64_t n);
+long shbuf__read(shbuf *sb, unsigned char *buf, uint64_t n);
+long shbuf__write(shbuf *sb, const unsigned char *buf, uint64_t n);
+int shbuf__is_empty(shbuf *sb);
+int shbuf__is_full(shbuf *sb);
+int shbuf__reset(shbuf *sb, bool zero);
+int shbuf__status_lock(shbuf *sb);
+
+/* wake.c: the notification policy and waiting. */
+void shbuf__saw_events(shbuf *sb);
+void shbuf__after_commit(shbuf *sb);
+int shbuf__notify(shbuf *sb);
+int shbuf__wait(shbuf *sb, int timeout_ms);
+void shbuf__wake_init(shbuf *sb);
+
+/* peer.c: is the other side still there? */
+int shbuf__peer_refresh(shbuf *sb);
+bool shbuf__peer_gone(shbuf *sb);
+int shbuf__peer_connected(shbuf *sb);
+bool shbuf__pid_alive(uint32_t pid);
+void shbuf__peer_close(shbuf *sb);
+int shbuf__sentinel_arm(shbuf *sb, int64_t deadline_ms);
+void shbuf__sentinel_stop(shbuf *sb);
+int64_t shbuf__now_ms(void);
+
+/* notifier.c: the select descriptor. */
+int shbuf__notify_enable(shbuf *sb, bool enable);
+int shbuf__select_fd(shbuf *sb);
+int shbuf__post_select(shbuf *sb);
+int shbuf__notifier_wait(shbuf *sb, int timeout_ms);
+void shbuf__notifier_peer_changed(shbuf *sb);
+
+/* handle.c: lifetime. */
+int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *opts);
+int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts);
+void shbuf__free(shbuf *sb);
+int shbuf__access(shbuf *sb, int mode);
+
+/* tooling.c: looking at buffers from outside. */
+int shbuf__list(shbuf_info **ret, size_t *count);
+int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret);
+int shbuf__remove(key_t key, const char *backend);
+int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * The status lock.
+ *
+ * The lock word in the control block holds the owner's pid (0 when free), so
+ * taking and releasing an uncontended lock is one atomic operation each and no
+ * system call. Only a contended locker sleeps, on the backend's wait object
+ * (the SysV semaphore, as ipcs shows it, or a process-shared semaphore); the
+ * releaser wakes a sleeper only when the waiter count says there is one.
+ *
+ * A holder that died leaves its pid in the word. Sleepers wake up every
+ * LOCK_RECHECK_MS while the lock stays taken and take it over when the owner
+ * is dead; the status is validated under the lock on every use anyway, so a
+ * half-done update of a dead holder is caught as EPROTO rather than trusted.
+ * These periodic wake-ups happen only while somebody waits for the lock.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "handle.h"
+
+#define LOCK_SPINS 200
+#define LOCK_RECHECK_MS 100
+
+static bool try_take(struct shbuf__lock *l, uint32_t me) {
+        uint32_t expected = 0;
+        return atomic_compare_exchange_strong_explicit(&l->owner, &expected, me, memory_order_seq_cst,
+                                                       memory_order_relaxed);
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+}
+
+/* Take over the lock from a dead owner; true if we now hold it. */
+static bool take_over(struct shbuf__lock *l, uint32_t me) {
+        uint32_t owner = atomic_load(&l->owner);
+        if (owner == 0 || owner == me || shbuf__pid_alive(owner))
+                return false;
+        if (!atomic_compare_exchange_strong(&l->owner, &owner, me))
+                return false;
+        atomic_fetch_add(&l->recoveries, 1);
+        return true;
+}
+
+int shbuf__lock(shbuf *sb) {
+        struct shbuf__lock *l = &sb->control->lock;
+        int r = 0;
+
+        if (try_take(l, sb->pid))
+                return 0;
+
+        /* The critical sections are a few dozen instructions, so a short
+         * spin usually beats going to sleep. */
+        for (int i = 0; i < LOCK_SPINS; i++) {
+                cpu_relax();
+                if (atomic_load_explicit(&l->owner, memory_order_relaxed) == 0 && try_take(l, sb->pid))
+                        return 0;
+        }
+
+        atomic_fetch_add(&l->waiters, 1);
+        for (;;) {
+                if (try_take(l, sb->pid))
+                        break;
+                r = sb->backend->lock_sleep(sb, LOCK_RECHECK_MS);
+                if (r == -ETIMEDOUT) {
+                        if (take_over(l, sb->pid))
+                                break;
+                } else if (r < 0 && r != -EINTR) {
+                        break; /* the wait object is gone: do not spin */
+                }
+                r = 0;
+        }
+        atomic_fetch_sub(&l->waiters, 1);
+        return r;
+}
+
+void shbuf__unlock(shbuf *sb) {
+        struct shbuf__lock *l = &sb->control->lock;
+
+        /* Both operations are sequentially consistent: a locker that
+         * registered as waiter before this load is woken, one that registers
+         * later sees the free lock in its next try_take(). */
+        atomic_store(&l->owner, 0);
+        if (atomic_load(&l->waiters) > 0)
+                (void) sb->backend->lock_wake(sb);
+}

@@ -1,0 +1,169 @@
+/*
+ * Looking at buffers from outside: listing, inspecting, removing, and the
+ * stale-buffer sweep behind `shbuf gc` (PulseAudio's pa_shm_cleanup() idea:
+ * a buffer whose owners are all dead is garbage).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handle.h"
+
+/* Fill info from a mapped, validated control block. */
+static void describe(const struct shbuf__backend *b, const struct shbuf__control *c, shbuf_info *ret) {
+        const struct shbuf__peer *p = &c->peer[SHBUF__PROVIDER], *cl = &c->peer[SHBUF__CLIENT];
+        struct shbuf__ring ring;
+
+        memset(ret, 0, sizeof(*ret));
+        strncpy(ret->backend, b->name, sizeof(ret->backend) - 1);
+        ret->key = c->key;
+        ret->size = (unsigned long) c->data_size;
+        memcpy(&ret->status, &c->status, sizeof(ret->status));
+        ret->status_valid = shbuf__ring_load(&ring, &ret->status, c->data_size) == 0;
+        if (atomic_load(&p->state) == SHBUF__PEER_ATTACHED) {
+                ret->provider_pid = atomic_load(&p->pid);
+                ret->provider_alive = shbuf__pid_alive((uint32_t) ret->provider_pid);
+        }
+        ret->client_pid = atomic_load(&cl->pid);
+        ret->client_attached = atomic_load(&cl->state) == SHBUF__PEER_ATTACHED;
+        ret->client_alive = ret->client_attached && shbuf__pid_alive((uint32_t) ret->client_pid);
+        ret->lock_recoveries = atomic_load(&c->lock.recoveries);
+}
+
+static int inspect_on(const struct shbuf__backend *b, key_t key, shbuf_info *ret) {
+        shbuf probe = {.backend = b, .peer_pidfd = -1};
+        int r = b->attach_control(&probe, key);
+        if (r < 0)
+                return r;
+        r = shbuf__control_validate(probe.control, probe.control_size, b->id);
+        if (r == 0 && probe.control->key != (int32_t) key)
+                r = -EPROTO;
+        if (r == 0)
+                describe(b, probe.control, ret);
+        b->detach(&probe, false);
+        return r;
+}
+
+struct owner_query {
+        key_t key;
+        shbuf_info *info;
+};
+
+static int fill_owner(const struct shbuf__found *f, void *userdata) {
+        struct owner_query *q = userdata;
+        if (f->key != q->key)
+                return 0;
+        q->info->uid = f->uid;
+        q->info->mode = (unsigned) f->mode;
+        return 1;
+}
+
+int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret) {
+        int r = -ENOENT;
+        for (size_t i = 0; shbuf__backends[i]; i++) {
+                const struct shbuf__backend *b = shbuf__backends[i];
+                if (backend && strcmp(backend, b->name) != 0)
+                        continue;
+                r = inspect_on(b, key, ret);
+                if (r == -ENOENT)
+                        continue;
+                if (r == 0) {
+                        struct owner_query q = {.key = key, .info = ret};
+                        (void) b->list(fill_owner, &q);
+                }
+                return r;
+        }
+        if (backend && !shbuf__backend_find(backend))
+                return -EINVAL;
+        return r;
+}
+
+struct collect {
+        const struct shbuf__backend *b;
+        shbuf_info *items;
+        size_t n, cap;
+};
+
+static int collect_one(const struct shbuf__found *f, void *userdata) {
+        struct collect *c = userdata;
+        shbuf_info info;
+        if (inspect_on(c->b, f->key, &info) < 0)
+                return 0; /* vanished or not ours: skip */
+        info.uid = f->uid;
+        info.mode = (unsigned) f->mode;
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 16;
+                shbuf_info *p = realloc(c->items, cap * sizeof(*p));
+                if (!p)
+                        return -ENOMEM;
+                c->items = p;
+                c->cap = cap;
+        }
+        c->items[c->n++] = info;
+        return 0;
+}
+
+int shbuf__list(shbuf_info **ret, size_t *count) {
+        struct collect c = {0};
+        for (size_t i = 0; shbuf__backends[i]; i++) {
+                c.b = shbuf__backends[i];
+                int r = c.b->list(collect_one, &c);
+                if (r < 0 && r != -ENOENT) {
+                        free(c.items);
+                        return r;
+                }
+        }
+        *ret = c.items;
+        *count = c.n;
+        return 0;
+}
+
+int shbuf__remove(key_t key, const char *backend) {
+        int r = -ENOENT;
+        if (backend && !shbuf__backend_find(backend))
+                return -EINVAL;
+        for (size_t i = 0; shbuf__backends[i]; i++) {
+                const struct shbuf__backend *b = shbuf__backends[i];
+                if (backend && strcmp(backend, b->name) != 0)
+                        continue;
+                r = b->remove_key(key);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return r;
+}
+
+static bool stale(const shbuf_info *i) {
+        return !i->provider_alive && !i->client_alive;
+}
+
+int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count) {
+        shbuf_info *all;
+        size_t n, kept = 0;
+        int r = shbuf__list(&all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (!stale(&all[i]))
+                        continue;
+                /* Look again right before removing: a buffer being created
+                 * has no live provider for a moment only if its creator
+                 * died, so a fresh look is enough to be safe. */
+                shbuf_info again;
+                if (inspect_on(shbuf__backend_find(all[i].backend), all[i].key, &again) < 0 ||
+                    !stale(&again))
+                        continue;
+                if (!dry_run && shbuf__remove(all[i].key, all[i].backend) < 0)
+                        continue;
+                all[kept++] = all[i];
+        }
+        if (ret)
+                *ret = kept ? all : (free(all), NULL);
+        else
+                free(all);
+        if (count)
+                *count = kept;
+        return 0;
+}

@@ -1,0 +1,231 @@
+/*
+ * The notification policy and shbuf_wait().
+ *
+ * Policy: a committing side bumps the other side's event counter (one atomic
+ * add, no system call) and sends a wake-up message only when the other side
+ * has published that it is waiting. A waiter publishes "waiting", then
+ * re-reads its event counter before it sleeps; with both steps sequentially
+ * consistent, either the committer sees the flag or the waiter sees the new
+ * count, so no wake-up is lost. The committer clears the flag when it sends,
+ * so one sleep costs the other side at most one message.
+ *
+ * Each thread remembers the event count it saw when it last looked at the
+ * status (any helper, or shbuf_status_lock()). shbuf_wait() returns at once
+ * when the count moved since then, so data committed between looking and
+ * waiting is never slept through.
+ *
+ * Several threads of one process may wait on one handle. Only one of them
+ * sleeps in the wake-up channel; the others sleep on a condition variable and
+ * are all woken when it returns, so one message can serve every waiter.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+
+#include "handle.h"
+
+/* ---- what this thread has seen ---------------------------------------- */
+
+#define SEEN_SLOTS 8
+
+struct seen_slot {
+        uint64_t handle_id;
+        uint32_t events;
+};
+
+static _Thread_local struct seen_slot seen_slots[SEEN_SLOTS];
+static _Thread_local unsigned seen_next;
+
+static struct seen_slot *seen_find(const shbuf *sb) {
+        for (unsigned i = 0; i < SEEN_SLOTS; i++)
+                if (seen_slots[i].handle_id == sb->id)
+                        return &seen_slots[i];
+        return NULL;
+}
+
+void shbuf__saw_events(shbuf *sb) {
+        struct seen_slot *s = seen_find(sb);
+        if (!s) {
+                /* Round robin: a thread juggling more handles than slots only
+                 * gets an extra, spurious return from shbuf_wait(). */
+                s = &seen_slots[seen_next++ % SEEN_SLOTS];
+                s->handle_id = sb->id;
+        }
+        s->events = atomic_load(&shbuf__self(sb)->events);
+}
+
+/* ---- waking the other side -------------------------------------------- */
+
+static void wake_other(shbuf *sb, bool always) {
+        struct shbuf__peer *o = shbuf__other(sb);
+
+        atomic_fetch_add(&o->events, 1);
+        if (always) {
+                atomic_store(&o->waiting, 0);
+                (void) sb->backend->send(sb, !sb->side);
+        } else if (atomic_load(&o->waiting) && atomic_exchange(&o->waiting, 0)) {
+                (void) sb->backend->send(sb, !sb->side);
+        }
+}
+
+void shbuf__after_commit(shbuf *sb) {
+        wake_other(sb, false);
+}
+
+int shbuf__notify(shbuf *sb) {
+        if (atomic_load(&sb->removed))
+                return -EPIPE;
+        wake_other(sb, true);
+        return 0;
+}
+
+/* ---- sleeping ----------------------------------------------------------- */
+
+static int timeout_left(int64_t deadline) {
+        if (deadline < 0)
+                return -1;
+        int64_t left = deadline - shbuf__now_ms();
+        return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
+}
+
+/* Poll the backend's own descriptor and the peer's pidfd. */
+static int sleep_pollable(shbuf *sb, int64_t deadline) {
+        struct pollfd p[2] = {
+                {.fd = sb->backend->recv_fd(sb), .events = POLLIN},
+                {.fd = atomic_load(&sb->peer_died) ? -1 : sb->peer_pidfd, .events = POLLIN},
+        };
+        int n = poll(p, 2, timeout_left(deadline));
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -ETIMEDOUT;
+        if (p[1].revents & POLLIN)
+                atomic_store(&sb->peer_died, true);
+        if (p[0].revents & POLLIN) {
+                int r = sb->backend->drain(sb);
+                if (r < 0)
+                        return r;
+        }
+        if (p[0].revents & (POLLERR | POLLNVAL))
+                return -EPIPE;
+        return 0;
+}
+
+/* Block in a channel that cannot be polled; the sentinel thread turns the
+ * peer's death and the deadline into wake-up messages. */
+static int sleep_blocking(shbuf *sb, int64_t deadline) {
+        int r = shbuf__sentinel_arm(sb, deadline);
+        if (r < 0)
+                return r;
+        return sb->backend->recv(sb);
+}
+
+/*
+ * One sleep of the thread that owns the channel. Returns 0 when something may
+ * have happened, -ETIMEDOUT, -EINTR, -EPIPE.
+ */
+static int sleep_once(shbuf *sb, uint32_t seen, int64_t deadline) {
+        struct shbuf__peer *me = shbuf__self(sb);
+        int r;
+
+        if (sb->notifier)
+                return shbuf__notifier_wait(sb, timeout_left(deadline));
+
+        atomic_store(&me->waiting, 1);
+        if (atomic_load(&me->events) != seen) {
+                atomic_store(&me->waiting, 0);
+                return 0;
+        }
+        if (sb->backend->caps & SHBUF__CAP_POLLABLE)
+                r = sleep_pollable(sb, deadline);
+        else
+                r = sleep_blocking(sb, deadline);
+        atomic_store(&me->waiting, 0);
+        return r;
+}
+
+int shbuf__wait(shbuf *sb, int timeout_ms) {
+        int64_t deadline = timeout_ms < 0 ? -1 : shbuf__now_ms() + timeout_ms;
+        struct seen_slot *slot = seen_find(sb);
+        int r;
+
+        if (!slot) {
+                /* This thread never looked at the status, so anything there is
+                 * news to it: report at once and start tracking. */
+                shbuf__saw_events(sb);
+                return 0;
+        }
+
+        pthread_mutex_lock(&sb->mutex);
+        for (;;) {
+                uint32_t now_events = atomic_load(&shbuf__self(sb)->events);
+                if (now_events != slot->events) {
+                        slot->events = now_events;
+                        r = 0;
+                        break;
+                }
+                r = shbuf__peer_refresh(sb);
+                if (r < 0)
+                        break;
+                if (shbuf__peer_gone(sb)) {
+                        r = -EPIPE;
+                        break;
+                }
+                if (deadline >= 0 && shbuf__now_ms() >= deadline) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+
+                if (sb->receiving) {
+                        /* Another thread sleeps in the channel: wait for it. */
+                        uint64_t gen = sb->wake_gen;
+                        while (sb->receiving && sb->wake_gen == gen) {
+                                if (deadline < 0) {
+                                        pthread_cond_wait(&sb->cond, &sb->mutex);
+                                } else {
+                                        struct timespec ts;
+                                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                                        int64_t left = deadline - shbuf__now_ms();
+                                        if (left <= 0)
+                                                break;
+                                        ts.tv_sec += left / 1000;
+                                        ts.tv_nsec += (left % 1000) * 1000000;
+                                        if (ts.tv_nsec >= 1000000000) {
+                                                ts.tv_sec++;
+                                                ts.tv_nsec -= 1000000000;
+                                        }
+                                        pthread_cond_timedwait(&sb->cond, &sb->mutex, &ts);
+                                }
+                        }
+                        continue;
+                }
+
+                sb->receiving = true;
+                pthread_mutex_unlock(&sb->mutex);
+                r = sleep_once(sb, slot->events, deadline);
+                pthread_mutex_lock(&sb->mutex);
+                sb->receiving = false;
+                sb->wake_gen++;
+                pthread_cond_broadcast(&sb->cond);
+                if (r == -EINTR || r == -EPROTO || r == -EINVAL) /* the caller must hear of these */
+                        break;
+                if (r == -EPIPE) {
+                        atomic_store(&sb->removed, true);
+                        break;
+                }
+                /* Woken or timed out: the top of the loop sorts out why. */
+        }
+        pthread_mutex_unlock(&sb->mutex);
+        return r;
+}
+
+void shbuf__wake_init(shbuf *sb) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&sb->cond, &attr);
+        pthread_condattr_destroy(&attr);
+        pthread_mutex_init(&sb->mutex, NULL);
+}

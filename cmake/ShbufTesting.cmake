@@ -1,0 +1,44 @@
+# Helpers for registering tests.
+#
+# shbuf_add_backend_test(NAME <name> COMMAND <cmd...> [LABELS <l...>] [TIMEOUT <s>]
+#                        [ENVIRONMENT <k=v...>] [WORKING_DIRECTORY <dir>])
+#
+# Registers the test once per compiled backend as <name>__<backend>, with
+# SHBUF_BACKEND=<backend> in its environment and the backend's name as an
+# extra label (libevent's per-backend registrations). Every backend-neutral
+# test goes through this.
+function(shbuf_add_backend_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  if(NOT T_WORKING_DIRECTORY)
+    set(T_WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  foreach(backend IN LISTS SHBUF_BACKENDS)
+    add_test(NAME ${T_NAME}__${backend} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${T_WORKING_DIRECTORY})
+    set_tests_properties(${T_NAME}__${backend} PROPERTIES
+      ENVIRONMENT "SHBUF_BACKEND=${backend};${T_ENVIRONMENT}"
+      LABELS "${backend};${T_LABELS}"
+      TIMEOUT ${T_TIMEOUT}
+      FIXTURES_REQUIRED shbuf_ipc)
+  endforeach()
+endfunction()
+
+# shbuf_add_test(NAME <name> COMMAND <cmd...> [LABELS ...] [TIMEOUT s] [ENVIRONMENT ...])
+# A test that is not backend-neutral (or that loops over backends itself).
+function(shbuf_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  if(NOT T_WORKING_DIRECTORY)
+    set(T_WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${T_WORKING_DIRECTORY})
+  set_tests_properties(${T_NAME} PROPERTIES
+    ENVIRONMENT "${T_ENVIRONMENT}"
+    LABELS "${T_LABELS}"
+    TIMEOUT ${T_TIMEOUT}
+    FIXTURES_REQUIRED shbuf_ipc)
+endfunction()

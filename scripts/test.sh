@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds libshbuf and runs its whole test suite: the default build (both
+# backends) under CTest, then each single-backend build, then checks that a
+# default naming a disabled backend is refused at configure time.
+#
+#   scripts/test.sh            everything
+#   BUILD_DIR=dir scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+build=${BUILD_DIR:-build}
+jobs=2
+
+configure_and_test() {
+  local dir=$1; shift
+  echo "=== $dir: cmake $*"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHBUF_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" ${CTEST_ARGS:-}
+}
+
+configure_and_test "$build"
+configure_and_test "$build-sysv-only" -DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=sysv
+configure_and_test "$build-posix-only" -DSHBUF_WITH_SYSV=OFF -DSHBUF_DEFAULT_BACKEND=posix
+
+echo "=== a default naming a disabled backend must not configure"
+for bad in "-DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=posix" "-DSHBUF_WITH_SYSV=OFF -DSHBUF_DEFAULT_BACKEND=sysv"; do
+  rm -rf "$build-bad"
+  # shellcheck disable=SC2086
+  if cmake -S . -B "$build-bad" $bad >"$build-bad.log" 2>&1; then
+    echo "FAIL: configuring with $bad succeeded"; exit 1
+  fi
+  grep -q "SHBUF_DEFAULT_BACKEND is" "$build-bad.log" || { cat "$build-bad.log"; echo "FAIL: no clear message"; exit 1; }
+  echo "ok: $bad refused: $(grep -m1 -o "SHBUF_DEFAULT_BACKEND is.*" "$build-bad.log")"
+done
+rm -rf "$build-bad" "$build-bad.log"
+echo "=== all test runs passed"

@@ -212,6 +212,20 @@ SHBUF_EXPORT int shbuf_wait(shbuf *sb);
 SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms);
 
 /**
+ * Let waits spin for up to usec microseconds, watching for the peer's next
+ * commit, before they sleep in the kernel. A peer that is active usually
+ * commits again within microseconds, and catching that without sleeping
+ * costs neither side a system call: round trips get several times faster at
+ * the price of CPU time while spinning. Off (0) by default; the environment
+ * variable SHBUF_SPIN_US sets the default of new handles. A side with
+ * nothing to do still sleeps after the spin, so an idle buffer costs no CPU.
+ *
+ * \param usec 0 (off) to 100000
+ * \return 0, or -1 with errno EINVAL (usec too large, NULL handle).
+ */
+SHBUF_EXPORT int shbuf_set_spin(shbuf *sb, unsigned usec);
+
+/**
  * The select descriptor: readable after each notification and when the peer
  * goes away. Close-on-exec, non-blocking; do not read or close it, call
  * shbuf_post_select() after it was reported readable. Works with select(),

@@ -124,6 +124,11 @@ SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms) {
         return ret_int(shbuf__wait(sb, timeout_ms < 0 ? -1 : timeout_ms));
 }
 
+SHBUF_EXPORT int shbuf_set_spin(shbuf *sb, unsigned usec) {
+        check_int(sb);
+        return ret_int(shbuf__set_spin(sb, usec));
+}
+
 SHBUF_EXPORT int shbuf_get_select_fd(shbuf *sb) {
         check_int(sb);
         return ret_int(shbuf__select_fd(sb));

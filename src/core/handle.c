@@ -14,6 +14,21 @@
 
 static atomic_uint_fast64_t next_handle_id = 1;
 
+#define SPIN_MAX_US 100000
+
+/* SHBUF_SPIN_US: the default spin of new handles, in microseconds. */
+static unsigned env_spin_us(void) {
+        const char *e = secure_getenv("SHBUF_SPIN_US");
+        char *end;
+        if (!e || !*e)
+                return 0;
+        errno = 0;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (errno || *end || e[0] == '-')
+                return 0;
+        return v > SPIN_MAX_US ? SPIN_MAX_US : (unsigned) v;
+}
+
 static shbuf *handle_new(int side) {
         shbuf *sb = calloc(1, sizeof(*sb));
         if (!sb)
@@ -23,6 +38,7 @@ static shbuf *handle_new(int side) {
         sb->id = atomic_fetch_add(&next_handle_id, 1);
         sb->peer_pidfd = -1;
         shbuf__wake_init(sb);
+        (void) shbuf__set_spin(sb, env_spin_us());
         return sb;
 }
 
@@ -223,15 +239,15 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
 
 void shbuf__free(shbuf *sb) {
         struct shbuf__peer *me = shbuf__self(sb);
-
-        if (sb->notifier)
-                shbuf__notify_enable(sb, false);
-        shbuf__sentinel_stop(sb);
-
-        /* Leave, and wake the peer so that it hears of it now. A forked
-         * child holding a copy of the handle only unmaps. */
+        /* A forked child holding a copy of the handle has none of its
+         * threads and must not end the parent's connection: it only unmaps. */
         bool own = sb->pid == (uint32_t) getpid();
+
         if (own) {
+                if (sb->notifier)
+                        shbuf__notify_enable(sb, false);
+                shbuf__sentinel_stop(sb);
+                /* Leave, and wake the peer so that it hears of it now. */
                 atomic_store(&me->state, SHBUF__PEER_DETACHED);
                 if (!atomic_load(&sb->removed))
                         (void) shbuf__notify(sb);
@@ -241,4 +257,11 @@ void shbuf__free(shbuf *sb) {
 
 int shbuf__access(shbuf *sb, int mode) {
         return sb->backend->set_mode(sb, mode & 0777);
+}
+
+int shbuf__set_spin(shbuf *sb, unsigned usec) {
+        if (usec > SPIN_MAX_US)
+                return -EINVAL;
+        atomic_store(&sb->spin_us, usec);
+        return 0;
 }

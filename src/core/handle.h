@@ -32,6 +32,7 @@ struct _shbuf {
         uint32_t pid; /* getpid() when the handle was made */
         uint64_t id;  /* unique in this process, for per-thread bookkeeping */
         int fallback_errno;
+        _Atomic uint32_t spin_us; /* bounded spin before sleeping, 0 = off */
 
         /* Guards everything below. Never held across a blocking call except
          * by design in the wait fan-out (pthread_cond_wait). */
@@ -102,6 +103,7 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
 int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts);
 void shbuf__free(shbuf *sb);
 int shbuf__access(shbuf *sb, int mode);
+int shbuf__set_spin(shbuf *sb, unsigned usec);
 
 /* tooling.c: looking at buffers from outside. */
 int shbuf__list(shbuf_info **ret, size_t *count);

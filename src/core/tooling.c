@@ -120,6 +120,28 @@ int shbuf__list(shbuf_info **ret, size_t *count) {
         return 0;
 }
 
+/*
+ * Before the objects go, tell both sides: mark them detached and wake them,
+ * so that a peer blocked in a wait returns EPIPE now instead of sleeping on
+ * a channel that no longer has anybody at the other end.
+ */
+static void evict_peers(const struct shbuf__backend *b, key_t key) {
+        shbuf probe = { .backend = b, .peer_pidfd = -1, .key = key };
+        if (b->attach_control(&probe, key) < 0)
+                return;
+        if (shbuf__control_validate(probe.control, probe.control_size, b->id) == 0 &&
+            probe.control->key == (int32_t) key) {
+                probe.size = probe.control->data_size;
+                if (b->attach_rest(&probe) == 0)
+                        for (int side = 0; side < 2; side++) {
+                                atomic_store(&probe.control->peer[side].state, SHBUF__PEER_DETACHED);
+                                atomic_fetch_add(&probe.control->peer[side].events, 1);
+                                (void) b->send(&probe, side);
+                        }
+        }
+        b->detach(&probe, false);
+}
+
 int shbuf__remove(key_t key, const char *backend) {
         int r = -ENOENT;
         if (backend && !shbuf__backend_find(backend))
@@ -128,6 +150,7 @@ int shbuf__remove(key_t key, const char *backend) {
                 const struct shbuf__backend *b = shbuf__backends[i];
                 if (backend && strcmp(backend, b->name) != 0)
                         continue;
+                evict_peers(b, key);
                 r = b->remove_key(key);
                 if (r != -ENOENT)
                         return r;

@@ -83,7 +83,7 @@ void shbuf__wake_init(shbuf *sb);
 
 /* peer.c: is the other side still there? */
 int shbuf__peer_refresh(shbuf *sb);
-bool shbuf__peer_gone(shbuf *sb);
+bool shbuf__peer_gone(shbuf *sb, bool probe);
 int shbuf__peer_connected(shbuf *sb);
 bool shbuf__pid_alive(uint32_t pid);
 void shbuf__peer_close(shbuf *sb);

@@ -173,7 +173,7 @@ int shbuf__post_select(shbuf *sb) {
                 return -EINVAL;
         pthread_mutex_lock(&sb->mutex);
         shbuf__peer_refresh(sb);
-        if (shbuf__peer_gone(sb)) {
+        if (shbuf__peer_gone(sb, true)) {
                 /* Leave the descriptor readable: the peer is not coming back. */
                 pthread_mutex_unlock(&sb->mutex);
                 return -EPIPE;

@@ -77,7 +77,7 @@ int shbuf__peer_refresh(shbuf *sb) {
         return 0;
 }
 
-bool shbuf__peer_gone(shbuf *sb) {
+bool shbuf__peer_gone(shbuf *sb, bool probe) {
         struct shbuf__peer *o = shbuf__other(sb);
 
         if (atomic_load(&sb->removed))
@@ -93,6 +93,11 @@ bool shbuf__peer_gone(shbuf *sb) {
         if (atomic_load(&sb->peer_died))
                 return true;
         if (sb->peer_pidfd >= 0) {
+                /* Waits do not ask: every sleep watches the pidfd (the poll
+                 * in the wait, or the sentinel) and sets peer_died, so a death
+                 * before the sleep makes it return at once. */
+                if (!probe)
+                        return false;
                 struct pollfd p = {.fd = sb->peer_pidfd, .events = POLLIN};
                 if (poll(&p, 1, 0) > 0) {
                         atomic_store(&sb->peer_died, true);
@@ -111,7 +116,7 @@ int shbuf__peer_connected(shbuf *sb) {
         int r;
         pthread_mutex_lock(&sb->mutex);
         shbuf__peer_refresh(sb);
-        r = atomic_load(&shbuf__other(sb)->state) == SHBUF__PEER_ATTACHED && !shbuf__peer_gone(sb) &&
+        r = atomic_load(&shbuf__other(sb)->state) == SHBUF__PEER_ATTACHED && !shbuf__peer_gone(sb, true) &&
             sb->backend->check_alive(sb) == 0;
         pthread_mutex_unlock(&sb->mutex);
         return r;

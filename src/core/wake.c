@@ -214,7 +214,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 r = shbuf__peer_refresh(sb);
                 if (r < 0)
                         break;
-                if (shbuf__peer_gone(sb)) {
+                if (shbuf__peer_gone(sb, false)) {
                         r = -EPIPE;
                         break;
                 }

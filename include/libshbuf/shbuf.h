@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /** Version of this header, as major * 10000 + minor * 100 + patch. */
-#define SHBUF_VERSION_NUMBER 10000
+#define SHBUF_VERSION_NUMBER 100 /* 0.1.0 */
 
 /**
  * \mainpage libshbuf
@@ -421,12 +421,19 @@ SHBUF_EXPORT int shbuf_gc(int dry_run, shbuf_info **ret, size_t *count);
 
 /*
  * Compile-time backend choice: build the application with
- * -DSHBUF_USE_BACKEND='"posix"' (or '"sysv"', or through the pkg-config
- * modules shbuf-posix / shbuf-sysv) and shbuf_create()/shbuf_open() use that
- * backend as if it had been named in shbuf_options.
+ * -DSHBUF_USE_BACKEND='"posix"' (or '"sysv"'), or with the quote-free
+ * -DSHBUF_USE_BACKEND_POSIX / -DSHBUF_USE_BACKEND_SYSV that the pkg-config
+ * modules shbuf-posix and shbuf-sysv add, and shbuf_create()/shbuf_open()
+ * use that backend as if it had been named in shbuf_options (so
+ * SHBUF_BACKEND in the environment does not override it).
  */
+#if !defined(SHBUF_USE_BACKEND) && defined(SHBUF_USE_BACKEND_POSIX)
+#define SHBUF_USE_BACKEND "posix"
+#elif !defined(SHBUF_USE_BACKEND) && defined(SHBUF_USE_BACKEND_SYSV)
+#define SHBUF_USE_BACKEND "sysv"
+#endif
 #if defined(SHBUF_USE_BACKEND) && !defined(SHBUF_BUILDING_LIBRARY)
-#define shbuf_create(key, size)                                                                             \
+#define shbuf_create(key, size) \
         shbuf_create_with((key), (size), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})
 #define shbuf_open(key) shbuf_open_with((key), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})
 #endif

@@ -40,7 +40,7 @@ struct _shbuf {
         pthread_cond_t cond;
         bool receiving;    /* one thread is blocked in the channel */
         uint64_t wake_gen; /* bumped whenever that thread returns */
-        int wake_result;   /* what it returned */
+        int64_t alive_checked_ms; /* when the receiver last checked the objects */
 
         uint32_t peer_pid; /* pid the pidfd refers to, 0 if none */
         int peer_pidfd;    /* -1 if none */

@@ -9,7 +9,7 @@
  *
  * A holder that died leaves its pid in the word. Sleepers wake up every
  * LOCK_RECHECK_MS while the lock stays taken and take it over when the owner
- * is dead; the status is validated under the lock on every use anyway, so a
+ * is dead, or at once when the word holds a pid that is neither side's; the status is validated under the lock on every use anyway, so a
  * half-done update of a dead holder is caught as EPROTO rather than trusted.
  * These periodic wake-ups happen only while somebody waits for the lock.
  *
@@ -37,12 +37,26 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Take over the lock from a dead owner; true if we now hold it. */
-static bool take_over(struct shbuf__lock *l, uint32_t me) {
+/*
+ * May owner hold the lock? Only the two processes of the buffer can; any
+ * other value was written by a corrupted or hostile peer and is treated as
+ * a free lock, so that it cannot stall us until that pid happens to die.
+ */
+static bool plausible_owner(shbuf *sb, uint32_t owner) {
+        const struct shbuf__control *c = sb->control;
+        return owner == sb->pid || owner == atomic_load(&c->peer[SHBUF__PROVIDER].pid) ||
+               owner == atomic_load(&c->peer[SHBUF__CLIENT].pid);
+}
+
+/* Take over the lock from a dead or impossible owner; true if we now hold it. */
+static bool take_over(shbuf *sb, bool check_alive) {
+        struct shbuf__lock *l = &sb->control->lock;
         uint32_t owner = atomic_load(&l->owner);
-        if (owner == 0 || owner == me || shbuf__pid_alive(owner))
+        if (owner == 0 || owner == sb->pid)
                 return false;
-        if (!atomic_compare_exchange_strong(&l->owner, &owner, me))
+        if (plausible_owner(sb, owner) && (!check_alive || shbuf__pid_alive(owner)))
+                return false;
+        if (!atomic_compare_exchange_strong(&l->owner, &owner, sb->pid))
                 return false;
         atomic_fetch_add(&l->recoveries, 1);
         return true;
@@ -65,11 +79,11 @@ int shbuf__lock(shbuf *sb) {
 
         atomic_fetch_add(&l->waiters, 1);
         for (;;) {
-                if (try_take(l, sb->pid))
+                if (try_take(l, sb->pid) || take_over(sb, false))
                         break;
                 r = sb->backend->lock_sleep(sb, LOCK_RECHECK_MS);
                 if (r == -ETIMEDOUT) {
-                        if (take_over(l, sb->pid))
+                        if (take_over(sb, true))
                                 break;
                 } else if (r < 0 && r != -EINTR) {
                         break; /* the wait object is gone: do not spin */

@@ -83,6 +83,8 @@ int shbuf__notify(shbuf *sb) {
 
 /* ---- sleeping ----------------------------------------------------------- */
 
+#define ALIVE_CHECK_MS 200
+
 static int timeout_left(int64_t deadline) {
         if (deadline < 0)
                 return -1;
@@ -173,6 +175,17 @@ static int sleep_once(shbuf *sb, uint32_t seen, int64_t deadline) {
         if (atomic_load(&me->events) != seen) {
                 atomic_store(&me->waiting, 0);
                 return 0;
+        }
+        /* Objects removed behind our back (ipcrm -m, shm_unlink) do not
+         * wake anybody. A pair that keeps streaming sleeps often, so checking
+         * now and then before a sleep finds out soon, at a bounded cost. */
+        int64_t now = shbuf__now_ms();
+        if (now - sb->alive_checked_ms >= ALIVE_CHECK_MS) {
+                sb->alive_checked_ms = now;
+                if (sb->backend->check_alive(sb) < 0) {
+                        atomic_store(&me->waiting, 0);
+                        return -EPIPE;
+                }
         }
         if (sb->backend->caps & SHBUF__CAP_POLLABLE)
                 r = sleep_pollable(sb, deadline);

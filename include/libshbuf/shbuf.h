@@ -6,6 +6,7 @@
 #ifndef LIBSHBUF_SHBUF_H
 #define LIBSHBUF_SHBUF_H
 
+#include <sys/ipc.h> /* key_t, also under strict C11 */
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -101,8 +102,8 @@ typedef struct shbuf_options {
  *         EEXIST (the key is taken, by a buffer or by a foreign object),
  *         EINVAL (size is 0, or key is negative),
  *         ENOMEM, ENOSPC, EFBIG (over a system limit or out of memory),
- *         ENOENT (the backend named in SHBUF_BACKEND is not compiled in),
- *         or another error of the OS. On failure nothing is left behind.
+ *         EINVAL (SHBUF_BACKEND names no backend), ENOTSUP (it names a
+ *         backend this build lacks), or another error of the OS. On failure nothing is left behind.
  *
  * New objects get mode 0600. The backend is chosen as described at
  * shbuf_options::backend.
@@ -127,15 +128,16 @@ SHBUF_EXPORT shbuf *shbuf_open(key_t key);
  * Like shbuf_create(), with options.
  *
  * \param opts options, or NULL for defaults
- * \return as shbuf_create(); also EINVAL for unknown flags, ENOENT for an
- *         unknown or not compiled backend name.
+ * \return as shbuf_create(); also EINVAL for unknown flags or an unknown
+ *         backend name, ENOTSUP for a backend this build lacks.
  */
 SHBUF_EXPORT shbuf *shbuf_create_with(key_t key, unsigned long size, const shbuf_options *opts);
 
 /**
  * Like shbuf_open(), with options; a named backend restricts the search to it.
  *
- * \return as shbuf_open(); also ENOENT for an unknown backend name.
+ * \return as shbuf_open(); also EINVAL for an unknown backend name or a
+ *         negative key, ENOTSUP for a backend this build lacks.
  */
 SHBUF_EXPORT shbuf *shbuf_open_with(key_t key, const shbuf_options *opts);
 

@@ -76,11 +76,11 @@ static const char *env_backend(void) {
 static bool key_taken(const struct shbuf__backend *b, key_t key) {
         shbuf probe = {.backend = b, .peer_pidfd = -1};
         int r = b->attach_control(&probe, key);
-        if (r == -ENOENT)
-                return false;
         if (r == 0)
                 b->detach(&probe, false);
-        return true;
+        /* Something is there: ours, foreign, or somebody else's. Any other
+         * failure (ENOSYS, EPERM from a sandbox) means nothing can be there. */
+        return r == 0 || r == -EPROTO || r == -EACCES || r == -EEXIST;
 }
 
 /* A key no compiled backend uses right now. */
@@ -138,7 +138,7 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
         const struct shbuf__backend *b;
         int r;
 
-        if (size == 0 || (opts && opts->flags != 0))
+        if (size == 0 || key < 0 || (opts && opts->flags != 0))
                 return -EINVAL;
         if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX)
                 return -EFBIG;
@@ -219,7 +219,7 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
         const struct shbuf__backend *b;
         int r = -ENOENT;
 
-        if (opts && opts->flags != 0)
+        if (key < 0 || (opts && opts->flags != 0))
                 return -EINVAL;
         if (opts && opts->backend) {
                 r = backend_by_name(opts->backend, &b);

@@ -105,6 +105,9 @@ void shbuf__free(shbuf *sb);
 int shbuf__access(shbuf *sb, int mode);
 int shbuf__set_spin(shbuf *sb, unsigned usec);
 
+/* thread.c: threads of the library, with signals blocked. */
+int shbuf__thread_start(pthread_t *ret, void *(*fn)(void *), void *arg);
+
 /* tooling.c: looking at buffers from outside. */
 int shbuf__list(shbuf_info **ret, size_t *count);
 int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret);

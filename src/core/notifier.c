@@ -113,7 +113,7 @@ static int notifier_start(shbuf *sb) {
         pthread_mutex_unlock(&sb->mutex);
 
         if (!(sb->backend->caps & SHBUF__CAP_POLLABLE)) {
-                r = -pthread_create(&n->thread, NULL, notifier_main, sb);
+                r = shbuf__thread_start(&n->thread, notifier_main, sb);
                 if (r < 0) {
                         pthread_mutex_lock(&sb->mutex);
                         sb->notifier = NULL;

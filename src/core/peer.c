@@ -201,7 +201,7 @@ int shbuf__sentinel_arm(shbuf *sb, int64_t deadline) {
                 pthread_mutex_lock(&sb->mutex);
                 sb->sentinel = s;
                 pthread_mutex_unlock(&sb->mutex);
-                int r = -pthread_create(&s->thread, NULL, sentinel_main, sb);
+                int r = shbuf__thread_start(&s->thread, sentinel_main, sb);
                 if (r < 0) {
                         pthread_mutex_lock(&sb->mutex);
                         sb->sentinel = NULL;

@@ -1,0 +1,1294 @@
+/*
+ * The public API of <libshbuf/shbuf.h>, function by function, with every
+ * error SPEC §2 lists. Backend-neutral: registered once per compiled backend,
+ * which SHBUF_BACKEND selects. Peers are forked children that open the
+ * buffer anew (a handle must not be used across fork()).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static shbuf *mk(unsigned n, unsigned long size) {
+        shbuf *sb = t_create(t_key(n), size);
+        ck_assert_msg(sb != NULL, "shbuf_create(0x%08x, %lu): %s", (unsigned) t_key(n), size,
+                      strerror(errno));
+        return sb;
+}
+
+static void put(int fd, char c) {
+        ck_assert_int_eq(t_write_all(fd, &c, 1), 0);
+}
+
+/* One byte from a child, or 0 on timeout or EOF. */
+static char get(int fd, int timeout_ms) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char c;
+        if (poll(&p, 1, timeout_ms) <= 0 || read(fd, &c, 1) != 1)
+                return 0;
+        return c;
+}
+
+struct child {
+        pid_t pid;
+        int to, from; /* command pipe to it, answer pipe from it */
+};
+
+/* Fork a child running fn(key, in, out); its return value is the exit code.
+ * The child never returns into Check. */
+static struct child fork_child(int (*fn)(key_t, int, int), key_t key) {
+        int a[2], b[2];
+        struct child c;
+        ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
+        c.pid = fork();
+        ck_assert_int_ge(c.pid, 0);
+        if (c.pid == 0) {
+                close(a[1]);
+                close(b[0]);
+                _exit(fn(key, a[0], b[1]));
+        }
+        close(a[0]);
+        close(b[1]);
+        c.to = a[1];
+        c.from = b[0];
+        return c;
+}
+
+static int finish_child(struct child *c, int timeout_ms) {
+        int status = t_wait_child(c->pid, timeout_ms);
+        close(c->to);
+        close(c->from);
+        return t_exit_code(status);
+}
+
+static char cget(int fd) {
+        char c;
+        return read(fd, &c, 1) == 1 ? c : 0;
+}
+
+static void cput(int fd, char c) {
+        (void) !write(fd, &c, 1);
+}
+
+/*
+ * A client that opens and then obeys commands: 'f' free and exit, 'x' exit
+ * without freeing (as if it crashed), 'w' write "abc", 'c' answer whether it
+ * sees the provider as connected. It answers 'o' after opening, 'E' if that
+ * failed (exit code: errno).
+ */
+static int c_client(key_t key, int in, int out) {
+        shbuf *sb = shbuf_open(key);
+        if (!sb) {
+                int e = errno;
+                cput(out, 'E');
+                return e;
+        }
+        cput(out, 'o');
+        for (;;) {
+                char c = cget(in);
+                switch (c) {
+                case 'x':
+                        _exit(0);
+                case 'w':
+                        cput(out, shbuf_write(sb, (const unsigned char *) "abc", 3) == 3 ? 'w' : 'E');
+                        break;
+                case 'c':
+                        cput(out, shbuf_is_connected(sb) == 1 ? '1' : '0');
+                        break;
+                default: /* 'f' or EOF */
+                        shbuf_free(sb);
+                        cput(out, 'd');
+                        return 0;
+                }
+        }
+}
+
+/* Try to open once; the exit code is 0 on success, else errno. */
+static int c_try_open(key_t key, int in, int out) {
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return errno;
+        shbuf_free(sb);
+        return 0;
+}
+
+static struct child start_client(key_t key) {
+        struct child c = fork_child(c_client, key);
+        char r = get(c.from, 5000);
+        ck_assert_msg(r == 'o', "the client could not open 0x%08x (%c)", (unsigned) key, r ? r : '?');
+        return c;
+}
+
+static void snapshot(shbuf *sb, shbuf_status *ret) {
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        *ret = *shbuf_get_status(sb);
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+}
+
+static void assert_status_eq(const shbuf_status *a, const shbuf_status *b) {
+        ck_assert_uint_eq(a->read_idx, b->read_idx);
+        ck_assert_uint_eq(a->length, b->length);
+        ck_assert_uint_eq(a->backlog, b->backlog);
+        ck_assert_uint_eq(a->backlog_target, b->backlog_target);
+        ck_assert_uint_eq(a->write_count, b->write_count);
+        ck_assert_uint_eq(a->read_count, b->read_count);
+        ck_assert_int_eq(a->ignore_read_inc, b->ignore_read_inc);
+        ck_assert_int_eq(a->ignore_write_inc, b->ignore_write_inc);
+}
+
+#define ASSERT_FAILS(expr, err)                                                                             \
+        do {                                                                                                \
+                errno = 0;                                                                                  \
+                ck_assert_msg((expr) == -1, #expr " did not fail");                                         \
+                ck_assert_msg(errno == (err), #expr ": errno %d (%s), expected %d (%s)", errno,             \
+                              strerror(errno), (err), strerror(err));                                       \
+        } while (0)
+
+#define ASSERT_NULL(expr, err)                                                                              \
+        do {                                                                                                \
+                errno = 0;                                                                                  \
+                ck_assert_msg((expr) == NULL, #expr " did not fail");                                       \
+                ck_assert_msg(errno == (err), #expr ": errno %d (%s), expected %d (%s)", errno,             \
+                              strerror(errno), (err), strerror(err));                                       \
+        } while (0)
+
+/* ---- lifetime ------------------------------------------------------------- */
+
+START_TEST(test_create_open_free) {
+        shbuf *sb = mk(0, 4096);
+
+        ck_assert_int_eq(shbuf_get_key(sb), t_key(0));
+        ck_assert_uint_eq(shbuf_get_size(sb), 4096);
+        ck_assert_str_eq(shbuf_get_backend(sb), t_backend());
+        ck_assert_int_eq(shbuf_get_fallback_errno(sb), 0);
+        ck_assert_ptr_nonnull(shbuf_get_pointer(sb));
+        shbuf_status *st = shbuf_get_status(sb);
+        ck_assert_ptr_nonnull(st);
+        ck_assert_uint_eq(st->read_idx, 0);
+        ck_assert_uint_eq(st->length, 0);
+        ck_assert_uint_eq(st->write_count, 0);
+
+        /* The client sees what the provider wrote, in another process. */
+        struct child c = start_client(t_key(0));
+        put(c.to, 'w');
+        ck_assert_int_eq(get(c.from, 5000), 'w');
+        unsigned char buf[8];
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
+        ck_assert_mem_eq(buf, "abc", 3);
+        put(c.to, 'f');
+        ck_assert_int_eq(get(c.from, 5000), 'd');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+
+        /* A client that left may be followed by a new one. */
+        c = start_client(t_key(0));
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+
+        shbuf_free(sb);
+        /* The provider's free removed the buffer. */
+        ASSERT_NULL(shbuf_open(t_key(0)), ENOENT);
+        shbuf_info info;
+        ASSERT_FAILS(shbuf_inspect(t_key(0), NULL, &info), ENOENT);
+}
+END_TEST
+
+START_TEST(test_enoent) {
+        ASSERT_NULL(shbuf_open(t_key(1)), ENOENT);
+        /* Key 0 never names a buffer. */
+        ASSERT_NULL(shbuf_open(0), ENOENT);
+}
+END_TEST
+
+START_TEST(test_eexist) {
+        shbuf *sb = mk(0, 64);
+        ASSERT_NULL(shbuf_create(t_key(0), 64), EEXIST);
+        ASSERT_NULL(shbuf_create(t_key(0), 128), EEXIST);
+        /* The failed attempts did not damage the buffer. */
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "xy", 2), 2);
+        unsigned char b[2];
+        ck_assert_int_eq(shbuf_read(sb, b, 2), 2);
+        ck_assert_mem_eq(b, "xy", 2);
+        struct child c = start_client(t_key(0));
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(sb);
+
+        /* Freed by the provider: the key can be used again. */
+        sb = mk(0, 64);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_einval_size_zero) {
+        ASSERT_NULL(t_create(t_key(2), 0), EINVAL);
+        /* Nothing was left behind. */
+        ASSERT_NULL(shbuf_open(t_key(2)), ENOENT);
+        shbuf *sb = mk(2, 1);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_einval_negative_key) {
+        /* The header documents EINVAL for a negative key. */
+        errno = 0;
+        shbuf *sb = t_create(-2, 16);
+        if (sb) {
+                key_t k = shbuf_get_key(sb);
+                shbuf_free(sb);
+                ck_abort_msg("shbuf_create(-2, 16) made a buffer (key 0x%08x)", (unsigned) k);
+        }
+        ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+START_TEST(test_null_arguments) {
+        unsigned long l = 99;
+        unsigned char b[4];
+
+        ASSERT_FAILS(shbuf_access(NULL, 0600), EINVAL);
+        ASSERT_FAILS(shbuf_get_key(NULL), EINVAL);
+        errno = 0;
+        ck_assert_uint_eq(shbuf_get_size(NULL), 0);
+        ck_assert_int_eq(errno, EINVAL);
+        ASSERT_NULL(shbuf_get_pointer(NULL), EINVAL);
+        ASSERT_NULL(shbuf_get_status(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_notify_enable(NULL, 1), EINVAL);
+        ASSERT_FAILS(shbuf_notify(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_wait(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_wait_timeout(NULL, 10), EINVAL);
+        ASSERT_FAILS(shbuf_get_select_fd(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_post_select(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_is_connected(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_status_lock(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_status_unlock(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_reset(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_zero(NULL), EINVAL);
+        ASSERT_NULL(shbuf_get_read_pointer(NULL, &l), EINVAL);
+        ASSERT_FAILS(shbuf_inc_read_pointer(NULL, 1), EINVAL);
+        ASSERT_NULL(shbuf_get_write_pointer(NULL, &l), EINVAL);
+        ASSERT_FAILS(shbuf_inc_write_pointer(NULL, 1), EINVAL);
+        ASSERT_FAILS(shbuf_is_full(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_is_empty(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_read(NULL, b, sizeof(b)), EINVAL);
+        ASSERT_FAILS(shbuf_write(NULL, b, sizeof(b)), EINVAL);
+        ASSERT_NULL(shbuf_get_backend(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_get_fallback_errno(NULL), EINVAL);
+        ASSERT_FAILS(shbuf_inspect(t_key(0), NULL, NULL), EINVAL);
+        size_t n;
+        shbuf_info *list;
+        ASSERT_FAILS(shbuf_list(NULL, &n), EINVAL);
+        ASSERT_FAILS(shbuf_list(&list, NULL), EINVAL);
+
+        /* NULL out-parameters and buffers with a real handle. */
+        shbuf *sb = mk(0, 16);
+        ASSERT_NULL(shbuf_get_read_pointer(sb, NULL), EINVAL);
+        ASSERT_NULL(shbuf_get_write_pointer(sb, NULL), EINVAL);
+        ASSERT_FAILS(shbuf_write(sb, NULL, 4), EINVAL);
+        ASSERT_FAILS(shbuf_read(sb, NULL, 4), EINVAL);
+        ck_assert_int_eq(shbuf_write(sb, NULL, 0), 0);
+        ck_assert_int_eq(shbuf_read(sb, NULL, 0), 0);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_free_null) {
+        errno = 1234;
+        shbuf_free(NULL);
+        ck_assert_int_eq(errno, 1234);
+}
+END_TEST
+
+START_TEST(test_key_zero_chooses) {
+        shbuf *a = t_create(0, 100);
+        ck_assert_msg(a != NULL, "shbuf_create(0): %s", strerror(errno));
+        shbuf *b = t_create(0, 100);
+        ck_assert_msg(b != NULL, "shbuf_create(0): %s", strerror(errno));
+        key_t ka = shbuf_get_key(a), kb = shbuf_get_key(b);
+        ck_assert_int_ne(ka, 0);
+        ck_assert_int_ne(ka, (key_t) -1);
+        ck_assert_int_ne(ka, kb);
+
+        struct child c = start_client(ka);
+        put(c.to, 'w');
+        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(shbuf_is_empty(a), 0);
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(a);
+        shbuf_free(b);
+        ASSERT_NULL(shbuf_open(ka), ENOENT);
+        ASSERT_NULL(shbuf_open(kb), ENOENT);
+}
+END_TEST
+
+static const unsigned long odd_sizes[] = {1, 3, 4097, 1000003};
+
+START_TEST(test_odd_sizes) {
+        const unsigned long size = odd_sizes[_i];
+        shbuf *sb = mk(0, size);
+        unsigned char *in = malloc(size + 1), *out = malloc(size + 1);
+        ck_assert(in && out);
+        for (unsigned long i = 0; i <= size; i++)
+                in[i] = (unsigned char) (i * 31 + 7);
+
+        ck_assert_uint_eq(shbuf_get_size(sb), size);
+        /* Exactly size bytes fit, not one more. */
+        ck_assert_int_eq(shbuf_write(sb, in, size + 1), (long) size);
+        ck_assert_int_eq(shbuf_is_full(sb), 1);
+        ck_assert_int_eq(shbuf_write(sb, in, 1), 0);
+        unsigned long l = 99;
+        ck_assert_ptr_nonnull(shbuf_get_write_pointer(sb, &l));
+        ck_assert_uint_eq(l, 0);
+        ck_assert_int_eq(shbuf_read(sb, out, size + 1), (long) size);
+        ck_assert_mem_eq(in, out, size);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+
+        /* The client sees the same size. */
+        struct child c = start_client(t_key(0));
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        free(in);
+        free(out);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- ring through the API ------------------------------------------------- */
+
+START_TEST(test_pointers_across_wrap) {
+        shbuf *sb = mk(0, 10);
+        unsigned char *base = shbuf_get_pointer(sb), tmp[16];
+        unsigned long l;
+
+        unsigned char *r = shbuf_get_read_pointer(sb, &l);
+        ck_assert_ptr_eq(r, base);
+        ck_assert_uint_eq(l, 0);
+        unsigned char *w = shbuf_get_write_pointer(sb, &l);
+        ck_assert_ptr_eq(w, base);
+        ck_assert_uint_eq(l, 10);
+
+        memcpy(w, "0123456", 7);
+        ck_assert_int_eq(shbuf_inc_write_pointer(sb, 7), 0);
+        r = shbuf_get_read_pointer(sb, &l);
+        ck_assert_ptr_eq(r, base);
+        ck_assert_uint_eq(l, 7);
+        ck_assert_mem_eq(r, "0123456", 7);
+        ck_assert_int_eq(shbuf_inc_read_pointer(sb, 7), 0);
+
+        /* Write position 7: only 3 contiguous bytes up to the end. */
+        w = shbuf_get_write_pointer(sb, &l);
+        ck_assert_ptr_eq(w, base + 7);
+        ck_assert_uint_eq(l, 3);
+        memcpy(w, "abc", 3);
+        ck_assert_int_eq(shbuf_inc_write_pointer(sb, 3), 0);
+        w = shbuf_get_write_pointer(sb, &l);
+        ck_assert_ptr_eq(w, base);
+        ck_assert_uint_eq(l, 7);
+        memcpy(w, "de", 2);
+        ck_assert_int_eq(shbuf_inc_write_pointer(sb, 2), 0);
+
+        /* Reading: 3 bytes up to the end, then 2 from the start. */
+        r = shbuf_get_read_pointer(sb, &l);
+        ck_assert_ptr_eq(r, base + 7);
+        ck_assert_uint_eq(l, 3);
+        ck_assert_int_eq(shbuf_inc_read_pointer(sb, 3), 0);
+        r = shbuf_get_read_pointer(sb, &l);
+        ck_assert_ptr_eq(r, base);
+        ck_assert_uint_eq(l, 2);
+        ck_assert_mem_eq(r, "de", 2);
+        ck_assert_int_eq(shbuf_inc_read_pointer(sb, 2), 0);
+        ck_assert_int_eq(shbuf_read(sb, tmp, sizeof(tmp)), 0);
+        r = shbuf_get_read_pointer(sb, &l);
+        ck_assert_ptr_eq(r, base + 2);
+        ck_assert_uint_eq(l, 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_copy_across_wrap) {
+        shbuf *sb = mk(0, 7);
+        unsigned char *base = shbuf_get_pointer(sb), out[16];
+
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "ABCDE", 5), 5);
+        ck_assert_int_eq(shbuf_read(sb, out, 5), 5);
+        ck_assert_mem_eq(out, "ABCDE", 5);
+        /* Starts at 5, wraps after 2 bytes. */
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "fghijkl", 7), 7);
+        ck_assert_mem_eq(base + 5, "fg", 2);
+        ck_assert_mem_eq(base, "hijkl", 5);
+        ck_assert_int_eq(shbuf_is_full(sb), 1);
+        ck_assert_int_eq(shbuf_read(sb, out, 3), 3);
+        ck_assert_mem_eq(out, "fgh", 3);
+        ck_assert_int_eq(shbuf_read(sb, out, 16), 4);
+        ck_assert_mem_eq(out, "ijkl", 4);
+
+        shbuf_status st;
+        snapshot(sb, &st);
+        ck_assert_uint_eq(st.read_idx, 5);
+        ck_assert_uint_eq(st.length, 0);
+        ck_assert_uint_eq(st.write_count, 2);
+        ck_assert_uint_eq(st.read_count, 3);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_empty_full) {
+        shbuf *sb = mk(0, 8);
+        unsigned char buf[8] = "12345678";
+
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        ck_assert_int_eq(shbuf_is_full(sb), 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, 8), 0);
+        ck_assert_int_eq(shbuf_write(sb, buf, 1), 1);
+        ck_assert_int_eq(shbuf_is_empty(sb), 0);
+        ck_assert_int_eq(shbuf_is_full(sb), 0);
+        ck_assert_int_eq(shbuf_write(sb, buf, 8), 7);
+        ck_assert_int_eq(shbuf_is_empty(sb), 0);
+        ck_assert_int_eq(shbuf_is_full(sb), 1);
+        ck_assert_int_eq(shbuf_write(sb, buf, 8), 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, 8), 8);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_over_commit) {
+        shbuf *sb = mk(0, 16);
+        shbuf_status before, after;
+
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "hello", 5), 5);
+        snapshot(sb, &before);
+        ASSERT_FAILS(shbuf_inc_read_pointer(sb, 6), EINVAL);
+        ASSERT_FAILS(shbuf_inc_read_pointer(sb, ULONG_MAX), EINVAL);
+        ASSERT_FAILS(shbuf_inc_write_pointer(sb, 12), EINVAL);
+        ASSERT_FAILS(shbuf_inc_write_pointer(sb, ULONG_MAX), EINVAL);
+        snapshot(sb, &after);
+        assert_status_eq(&before, &after);
+        ck_assert_int_eq(shbuf_inc_write_pointer(sb, 11), 0);
+        ck_assert_int_eq(shbuf_inc_read_pointer(sb, 16), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_ignore_flags) {
+        shbuf *sb = mk(0, 16);
+        shbuf_status *st = shbuf_get_status(sb);
+        shbuf_status before, after;
+        unsigned char buf[8];
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        st->ignore_write_inc = 1;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        snapshot(sb, &before);
+        /* The commit is dropped, the flag cleared, nothing else changes. */
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abcd", 4), 0);
+        snapshot(sb, &after);
+        before.ignore_write_inc = 0;
+        assert_status_eq(&before, &after);
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abcd", 4), 4);
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        st->ignore_write_inc = 1;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_inc_write_pointer(sb, 3), 0);
+        snapshot(sb, &after);
+        ck_assert_uint_eq(after.length, 4);
+        ck_assert_int_eq(after.ignore_write_inc, 0);
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        st->ignore_read_inc = 1;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        snapshot(sb, &before);
+        ck_assert_int_eq(shbuf_inc_read_pointer(sb, 2), 0);
+        snapshot(sb, &after);
+        before.ignore_read_inc = 0;
+        assert_status_eq(&before, &after);
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        st->ignore_read_inc = 1;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, 4), 0);
+        snapshot(sb, &after);
+        ck_assert_uint_eq(after.length, 4);
+        ck_assert_int_eq(after.ignore_read_inc, 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, 4), 4);
+        ck_assert_mem_eq(buf, "abcd", 4);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_counters_and_backlog) {
+        shbuf *sb = mk(0, 16);
+        shbuf_status st;
+        unsigned char buf[16];
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        shbuf_get_status(sb)->backlog_target = 4;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abcdef", 6), 6);
+        ck_assert_int_eq(shbuf_read(sb, buf, 2), 2);
+        snapshot(sb, &st);
+        ck_assert_uint_eq(st.backlog, 2);
+        ck_assert_int_eq(shbuf_read(sb, buf, 4), 4);
+        snapshot(sb, &st);
+        ck_assert_uint_eq(st.backlog, 4);
+        ck_assert_uint_eq(st.write_count, 1);
+        ck_assert_uint_eq(st.read_count, 2);
+        /* The backlog is the data just before read_idx. */
+        ck_assert_mem_eq(shbuf_get_pointer(sb) + st.read_idx - st.backlog, "cdef", 4);
+        /* Writing over it shrinks it. */
+        ck_assert_int_eq(shbuf_write(sb, buf, 14), 14);
+        snapshot(sb, &st);
+        ck_assert_uint_eq(st.backlog, 2);
+        ck_assert_uint_eq(st.write_count, 2);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_reset_zero) {
+        shbuf *sb = mk(0, 16);
+        unsigned char *base = shbuf_get_pointer(sb), buf[4];
+        shbuf_status st;
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        shbuf_get_status(sb)->backlog_target = 3;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "hello", 5), 5);
+        ck_assert_int_eq(shbuf_read(sb, buf, 2), 2);
+
+        ck_assert_int_eq(shbuf_reset(sb), 0);
+        snapshot(sb, &st);
+        ck_assert_uint_eq(st.read_idx, 0);
+        ck_assert_uint_eq(st.length, 0);
+        ck_assert_uint_eq(st.backlog, 0);
+        ck_assert_uint_eq(st.backlog_target, 3);
+        ck_assert_uint_eq(st.write_count, 1);
+        ck_assert_uint_eq(st.read_count, 1);
+        ck_assert_mem_eq(base, "hello", 5);
+
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "xyz", 3), 3);
+        ck_assert_int_eq(shbuf_zero(sb), 0);
+        snapshot(sb, &st);
+        ck_assert_uint_eq(st.length, 0);
+        ck_assert_uint_eq(st.write_count, 2);
+        for (int i = 0; i < 16; i++)
+                ck_assert_uint_eq(base[i], 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* Status block values no ring can have: every helper must refuse them. */
+struct corruption {
+        const char *what;
+        unsigned long read_idx, length, backlog;
+};
+
+static const struct corruption corruptions[] = {
+        {"read_idx == size", 32, 0, 0},
+        {"read_idx huge", ULONG_MAX, 0, 0},
+        {"length > size", 0, 33, 0},
+        {"length huge", 0, ULONG_MAX, 0},
+        {"backlog > size - length", 0, 10, 23},
+        {"backlog huge", 0, 0, ULONG_MAX},
+};
+
+START_TEST(test_corrupt_status) {
+        const struct corruption *c = &corruptions[_i];
+        shbuf *sb = mk(0, 32);
+        shbuf_status *st = shbuf_get_status(sb);
+        unsigned char buf[8];
+        unsigned long l;
+
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        st->read_idx = c->read_idx;
+        st->length = c->length;
+        st->backlog = c->backlog;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+
+        ASSERT_NULL(shbuf_get_read_pointer(sb, &l), EPROTO);
+        ASSERT_NULL(shbuf_get_write_pointer(sb, &l), EPROTO);
+        ASSERT_FAILS(shbuf_inc_read_pointer(sb, 0), EPROTO);
+        ASSERT_FAILS(shbuf_inc_write_pointer(sb, 1), EPROTO);
+        ASSERT_FAILS(shbuf_read(sb, buf, sizeof(buf)), EPROTO);
+        ASSERT_FAILS(shbuf_write(sb, buf, sizeof(buf)), EPROTO);
+        ASSERT_FAILS(shbuf_is_empty(sb), EPROTO);
+        ASSERT_FAILS(shbuf_is_full(sb), EPROTO);
+        ASSERT_FAILS(shbuf_reset(sb), EPROTO);
+        ASSERT_FAILS(shbuf_zero(sb), EPROTO);
+        ASSERT_FAILS(shbuf_status_lock(sb), EPROTO);
+        /* Nothing was changed by the refused calls. */
+        ck_assert_uint_eq(st->read_idx, c->read_idx);
+        ck_assert_uint_eq(st->length, c->length);
+        ck_assert_uint_eq(st->backlog, c->backlog);
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
+        ck_assert_int_eq(info.status_valid, 0);
+
+        /* No failed call left the lock held: repaired, everything works. */
+        st->read_idx = 0;
+        st->length = 3;
+        st->backlog = 0;
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
+        ck_assert_mem_eq(buf, "abc", 3);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- peers and notification ---------------------------------------------- */
+
+START_TEST(test_ebusy_second_client) {
+        shbuf *sb = mk(0, 64);
+        struct child first = start_client(t_key(0));
+
+        struct child second = fork_child(c_try_open, t_key(0));
+        int code = finish_child(&second, 5000);
+        ck_assert_msg(code == EBUSY, "second client: exit %d (%s), expected EBUSY", code,
+                      code > 0 ? strerror(code) : "?");
+
+        /* Once the first leaves, another may come. */
+        put(first.to, 'f');
+        ck_assert_int_eq(get(first.from, 5000), 'd');
+        ck_assert_int_eq(finish_child(&first, 5000), 0);
+        struct child third = fork_child(c_try_open, t_key(0));
+        ck_assert_int_eq(finish_child(&third, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_dead_client_does_not_block) {
+        shbuf *sb = mk(0, 64);
+        struct child c = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_is_connected(sb), 1);
+        put(c.to, 'x');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        /* Died without shbuf_free(). */
+        ck_assert_int_eq(shbuf_is_connected(sb), 0);
+        struct child d = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_is_connected(sb), 1);
+        put(d.to, 'f');
+        ck_assert_int_eq(finish_child(&d, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_is_connected) {
+        shbuf *sb = mk(0, 64);
+        ck_assert_int_eq(shbuf_is_connected(sb), 0);
+        struct child c = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_is_connected(sb), 1);
+        put(c.to, 'c');
+        ck_assert_int_eq(get(c.from, 5000), '1');
+        put(c.to, 'f');
+        ck_assert_int_eq(get(c.from, 5000), 'd');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(shbuf_is_connected(sb), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* Opens, looks at the status, says 'r', then must be woken by the provider's
+ * shbuf_notify() and find "direct" in the ring. */
+static int c_wait_for_edit(key_t key, int in, int out) {
+        unsigned char buf[16];
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return 10;
+        if (shbuf_is_empty(sb) != 1)
+                return 11;
+        cput(out, 'r');
+        if (shbuf_wait_timeout(sb, 5000) < 0)
+                return 12;
+        long n = shbuf_read(sb, buf, sizeof(buf));
+        shbuf_free(sb);
+        return n == 6 && memcmp(buf, "direct", 6) == 0 ? 0 : 13;
+}
+
+START_TEST(test_status_lock_edit_notify) {
+        shbuf *sb = mk(0, 64);
+        struct child c = fork_child(c_wait_for_edit, t_key(0));
+        ck_assert_int_eq(get(c.from, 5000), 'r');
+        /* Let it fall asleep first. */
+        t_sleep_ms(100);
+
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        shbuf_status *st = shbuf_get_status(sb);
+        memcpy(shbuf_get_pointer(sb) + st->read_idx, "direct", 6);
+        st->length = 6;
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_notify(sb), 0);
+        int code = finish_child(&c, 5000);
+        ck_assert_msg(code == 0, "the client was not woken or saw wrong data (exit %d)", code);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_wait_wakes_on_commit) {
+        shbuf *sb = mk(0, 64);
+        struct child c = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+
+        put(c.to, 'w');
+        int64_t t0 = t_now_ms();
+        /* Wake-ups may be spurious: wait until the data is there. */
+        while (shbuf_is_empty(sb) == 1) {
+                ck_assert_int_eq(shbuf_wait(sb), 0);
+                ck_assert_int_lt(t_now_ms() - t0, 5000);
+        }
+        ck_assert_int_eq(get(c.from, 5000), 'w');
+        /* The client leaves: the next wait reports it. */
+        put(c.to, 'f');
+        ck_assert_int_eq(get(c.from, 5000), 'd');
+        unsigned char buf[4];
+        ck_assert_int_eq(shbuf_read(sb, buf, 4), 3);
+        ASSERT_FAILS(shbuf_wait_timeout(sb, 2000), EPIPE);
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_wait_timeout) {
+        shbuf *sb = mk(0, 64);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+
+        int64_t t0 = t_now_ms();
+        ASSERT_FAILS(shbuf_wait_timeout(sb, 200), ETIMEDOUT);
+        int64_t took = t_now_ms() - t0;
+        ck_assert_int_ge(took, 190);
+        ck_assert_int_lt(took, 2000);
+        ASSERT_FAILS(shbuf_wait_timeout(sb, 0), ETIMEDOUT);
+
+        /* Also with a live, idle peer. */
+        struct child c = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        /* The client's arrival may count as news once. */
+        (void) shbuf_wait_timeout(sb, 0);
+        t0 = t_now_ms();
+        ASSERT_FAILS(shbuf_wait_timeout(sb, 300), ETIMEDOUT);
+        took = t_now_ms() - t0;
+        ck_assert_int_ge(took, 290);
+        ck_assert_int_lt(took, 2000);
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_select_fd) {
+        shbuf *sb = mk(0, 64);
+        unsigned char buf[8];
+
+        ASSERT_FAILS(shbuf_get_select_fd(sb), EINVAL);
+        ASSERT_FAILS(shbuf_post_select(sb), EINVAL);
+        ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
+        int fd = shbuf_get_select_fd(sb);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
+        ck_assert_int_eq(shbuf_get_select_fd(sb), fd);
+        ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+        ck_assert_int_ne(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+
+        struct child c = start_client(t_key(0));
+        /* The client's arrival may have made it readable: drain. */
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) > 0)
+                ck_assert_int_eq(shbuf_post_select(sb), 0);
+        ck_assert_int_eq(poll(&p, 1, 100), 0);
+
+        put(c.to, 'w');
+        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(poll(&p, 1, 3000), 1);
+        ck_assert_int_ne(p.revents & POLLIN, 0);
+        ck_assert_int_eq(shbuf_post_select(sb), 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
+        ck_assert_int_eq(poll(&p, 1, 100), 0);
+
+        /* A second cycle works the same. */
+        put(c.to, 'w');
+        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(poll(&p, 1, 3000), 1);
+        ck_assert_int_eq(shbuf_post_select(sb), 0);
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
+
+        /* The peer goes away: readable, and post_select says EPIPE. */
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        int64_t t0 = t_now_ms();
+        int n = 0;
+        while (n == 0 && t_now_ms() - t0 < 3000) {
+                ck_assert_int_eq(poll(&p, 1, 3000), 1);
+                n = shbuf_post_select(sb) < 0;
+                if (n)
+                        ck_assert_int_eq(errno, EPIPE);
+        }
+        ck_assert_msg(n, "post_select did not report the peer's departure");
+
+        ck_assert_int_eq(shbuf_notify_enable(sb, 0), 0);
+        ASSERT_FAILS(shbuf_get_select_fd(sb), EINVAL);
+        ck_assert_int_eq(shbuf_notify_enable(sb, 0), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- backends --------------------------------------------------------------- */
+
+START_TEST(test_backend_list) {
+        const char *const *b = shbuf_backends();
+        ck_assert_ptr_nonnull(b);
+        ck_assert_ptr_nonnull(b[0]);
+        ck_assert_str_eq(b[0], shbuf_default_backend());
+        bool found = false;
+        for (size_t i = 0; b[i]; i++) {
+                ck_assert_msg(strcmp(b[i], "sysv") == 0 || strcmp(b[i], "posix") == 0, "backend '%s'", b[i]);
+                found = found || strcmp(b[i], t_backend()) == 0;
+        }
+        ck_assert_msg(found, "SHBUF_BACKEND=%s is not in shbuf_backends()", t_backend());
+
+        shbuf *sb = mk(0, 16);
+        ck_assert_str_eq(shbuf_get_backend(sb), t_backend());
+        shbuf_free(sb);
+
+        /* An explicit choice. */
+        shbuf_options o = {.backend = t_backend(), .mode = 0640};
+        sb = shbuf_create_with(t_key(1), 16, &o);
+        ck_assert_msg(sb != NULL, "shbuf_create_with: %s", strerror(errno));
+        ck_assert_str_eq(shbuf_get_backend(sb), t_backend());
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(t_key(1), t_backend(), &info), 0);
+        ck_assert_uint_eq(info.mode & 0777, 0640);
+        shbuf *cl = shbuf_open_with(t_key(1), &(shbuf_options){.backend = t_backend()});
+        ck_assert_msg(cl != NULL, "shbuf_open_with: %s", strerror(errno));
+        shbuf_free(cl);
+        shbuf_free(sb);
+
+        shbuf_options bad_flags = {.flags = 1};
+        ASSERT_NULL(shbuf_create_with(t_key(2), 16, &bad_flags), EINVAL);
+        ASSERT_NULL(shbuf_open(t_key(2)), ENOENT);
+}
+END_TEST
+
+START_TEST(test_unknown_backend) {
+        /* shbuf.h: EINVAL for an unknown backend name, ENOTSUP for a known
+         * one this build lacks. */
+        shbuf_options o = {.backend = "nope"};
+        ASSERT_NULL(shbuf_create_with(t_key(0), 16, &o), EINVAL);
+        ASSERT_NULL(shbuf_open_with(t_key(0), &o), EINVAL);
+        if (!t_have_backend("posix")) {
+                o.backend = "posix";
+                ASSERT_NULL(shbuf_create_with(t_key(0), 16, &o), ENOTSUP);
+                ASSERT_NULL(shbuf_open_with(t_key(0), &o), ENOTSUP);
+        }
+        if (!t_have_backend("sysv")) {
+                o.backend = "sysv";
+                ASSERT_NULL(shbuf_create_with(t_key(0), 16, &o), ENOTSUP);
+                ASSERT_NULL(shbuf_open_with(t_key(0), &o), ENOTSUP);
+        }
+        /* Unknown flags are refused too. */
+        shbuf_options f = {.flags = 0x80};
+        ASSERT_NULL(shbuf_create_with(t_key(0), 16, &f), EINVAL);
+        ASSERT_NULL(shbuf_open_with(t_key(0), &f), EINVAL);
+        /* SHBUF_BACKEND naming no backend makes creating fail (a named
+         * backend never falls back); opening searches every backend whatever
+         * the environment says. This runs in its own process. */
+        setenv("SHBUF_BACKEND", "nope", 1);
+        ASSERT_NULL(shbuf_create(t_key(0), 16), EINVAL);
+        ASSERT_NULL(shbuf_open(t_key(0)), ENOENT);
+}
+END_TEST
+
+/* ---- permissions ------------------------------------------------------------ */
+
+/* The modes of every OS object of the buffer under key, as the OS reports
+ * them; returns how many objects were found. */
+static int object_modes(key_t key, unsigned long size, unsigned modes[8]) {
+        int n = 0;
+        if (strcmp(t_backend(), "sysv") == 0) {
+                struct shmid_ds shm;
+                struct semid_ds sem;
+                struct msqid_ds msg;
+                union {
+                        int val;
+                        struct semid_ds *buf;
+                } arg = {.buf = &sem};
+                int id = shmget(key, 0, 0);
+                ck_assert_int_ge(id, 0);
+                ck_assert_int_eq(shmctl(id, IPC_STAT, &shm), 0);
+                modes[n++] = shm.shm_perm.mode & 0777;
+                id = semget(key, 0, 0);
+                ck_assert_int_ge(id, 0);
+                ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
+                modes[n++] = sem.sem_perm.mode & 0777;
+                id = msgget(key, 0);
+                ck_assert_int_ge(id, 0);
+                ck_assert_int_eq(msgctl(id, IPC_STAT, &msg), 0);
+                modes[n++] = msg.msg_perm.mode & 0777;
+                /* The data segment is IPC_PRIVATE: find it by creator and size. */
+                FILE *f = fopen("/proc/sysvipc/shm", "re");
+                char line[512];
+                ck_assert_ptr_nonnull(f);
+                int data = 0;
+                while (fgets(line, sizeof(line), f)) {
+                        long long k, sid, sz, cpid;
+                        unsigned long long perms;
+                        if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &sid, &perms, &sz, &cpid) == 5 &&
+                            k == 0 && cpid == getpid() && sz == (long long) size) {
+                                modes[n++] = (unsigned) (perms & 0777);
+                                data++;
+                        }
+                }
+                fclose(f);
+                ck_assert_int_eq(data, 1);
+                return n;
+        }
+        /* POSIX: /dev/shm/shbuf-<key>-..., and /dev/mqueue when mounted. */
+        const char *dirs[] = {"/dev/shm", "/dev/mqueue"};
+        for (int d = 0; d < 2; d++) {
+                char pattern[64];
+                glob_t g;
+                snprintf(pattern, sizeof(pattern), "%s/shbuf-%08x-*", dirs[d], (unsigned) key);
+                if (glob(pattern, 0, NULL, &g) != 0)
+                        continue;
+                for (size_t i = 0; i < g.gl_pathc && n < 8; i++) {
+                        struct stat s;
+                        ck_assert_int_eq(stat(g.gl_pathv[i], &s), 0);
+                        modes[n++] = s.st_mode & 0777;
+                }
+                globfree(&g);
+        }
+        ck_assert_msg(n >= 1, "no /dev/shm/shbuf-%08x-* objects", (unsigned) key);
+        return n;
+}
+
+START_TEST(test_access) {
+        const unsigned long size = 4099;
+        shbuf *sb = mk(0, size);
+        unsigned modes[8];
+        shbuf_info info;
+
+        int n = object_modes(t_key(0), size, modes);
+        for (int i = 0; i < n; i++)
+                ck_assert_uint_eq(modes[i], 0600);
+        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
+        ck_assert_uint_eq(info.mode & 0777, 0600);
+
+        ck_assert_int_eq(shbuf_access(sb, 0640), 0);
+        ck_assert_int_eq(object_modes(t_key(0), size, modes), n);
+        for (int i = 0; i < n; i++)
+                ck_assert_uint_eq(modes[i], 0640);
+        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
+        ck_assert_uint_eq(info.mode & 0777, 0640);
+
+        /* Only the permission bits are applied. */
+        ck_assert_int_eq(shbuf_access(sb, 01777), 0);
+        object_modes(t_key(0), size, modes);
+        for (int i = 0; i < n; i++)
+                ck_assert_uint_eq(modes[i], 0777);
+        ck_assert_int_eq(shbuf_access(sb, 0600), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- foreign objects under the key (needs SysV) ----------------------------- */
+
+static size_t control_size(void) {
+        /* Ask the kernel what size a SysV control segment has. */
+        shbuf_options o = {.backend = "sysv"};
+        shbuf *sb = shbuf_create_with(t_key(9), 16, &o);
+        struct shmid_ds ds;
+        ck_assert_msg(sb != NULL, "shbuf_create_with(sysv): %s", strerror(errno));
+        int id = shmget(t_key(9), 0, 0);
+        ck_assert_int_ge(id, 0);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
+        shbuf_free(sb);
+        return ds.shm_segsz;
+}
+
+START_TEST(test_eproto_foreign_segment) {
+        if (!t_have_backend("sysv"))
+                return;
+        const size_t csize = control_size();
+        const size_t sizes[] = {csize, csize * 2, 100, 0};
+        const key_t key = t_key(1);
+
+        for (int v = 0; v < 4; v++) {
+                size_t size = sizes[v] ? sizes[v] : csize;
+                int id = shmget(key, size, IPC_CREAT | IPC_EXCL | 0600);
+                ck_assert_msg(id >= 0, "shmget: %s", strerror(errno));
+                unsigned char *p = shmat(id, NULL, 0);
+                ck_assert_ptr_ne(p, (void *) -1);
+                /* Variant 3: all zeros, like a fresh segment of another program. */
+                for (size_t i = 0; i < size; i++)
+                        p[i] = sizes[v] ? (unsigned char) (i * 13 + 5) : 0;
+                unsigned char *copy = malloc(size);
+                ck_assert_ptr_nonnull(copy);
+                memcpy(copy, p, size);
+                ck_assert_int_eq(shmdt(p), 0);
+
+                ASSERT_NULL(shbuf_open(key), EPROTO);
+                ASSERT_NULL(t_create(key, 4096), EEXIST);
+                shbuf_info info;
+                ASSERT_FAILS(shbuf_inspect(key, NULL, &info), EPROTO);
+                ASSERT_FAILS(shbuf_remove(key, NULL), EPROTO);
+                shbuf_info *gone = NULL;
+                size_t ngone = 0;
+                ck_assert_int_eq(shbuf_gc(0, &gone, &ngone), 0);
+                for (size_t i = 0; i < ngone; i++)
+                        ck_assert_int_ne(gone[i].key, key);
+                free(gone);
+                shbuf_info *all = NULL;
+                size_t nall = 0;
+                ck_assert_int_eq(shbuf_list(&all, &nall), 0);
+                for (size_t i = 0; i < nall; i++)
+                        ck_assert_int_ne(all[i].key, key);
+                free(all);
+
+                /* Still there, same id, same size, same bytes, unattached. */
+                struct shmid_ds ds;
+                ck_assert_int_eq(shmget(key, 0, 0), id);
+                ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
+                ck_assert_uint_eq(ds.shm_segsz, size);
+                ck_assert_uint_eq(ds.shm_nattch, 0);
+                ck_assert_int_eq(ds.shm_perm.mode & 0777, 0600);
+                p = shmat(id, NULL, SHM_RDONLY);
+                ck_assert_ptr_ne(p, (void *) -1);
+                ck_assert_mem_eq(p, copy, size);
+                shmdt(p);
+                free(copy);
+                /* Nothing else was made under the key either. */
+                ck_assert_int_eq(semget(key, 0, 0), -1);
+                ck_assert_int_eq(msgget(key, 0), -1);
+                ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
+        }
+}
+END_TEST
+
+START_TEST(test_foreign_sem_and_queue) {
+        if (strcmp(t_backend(), "sysv") != 0)
+                return;
+        const key_t key = t_key(1);
+
+        int sem = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+        ck_assert_int_ge(sem, 0);
+        ASSERT_NULL(t_create(key, 64), EEXIST);
+        ck_assert_int_eq(semget(key, 0, 0), sem);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(msgget(key, 0), -1);
+        ck_assert_int_eq(semctl(sem, 0, IPC_RMID), 0);
+
+        int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+        ck_assert_int_ge(q, 0);
+        ASSERT_NULL(t_create(key, 64), EEXIST);
+        ck_assert_int_eq(msgget(key, 0), q);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(semget(key, 0, 0), -1);
+        ck_assert_int_eq(msgctl(q, IPC_RMID, NULL), 0);
+}
+END_TEST
+
+/* ---- tooling ----------------------------------------------------------------- */
+
+static bool find_info(shbuf_info *list, size_t n, key_t key, shbuf_info *ret) {
+        for (size_t i = 0; i < n; i++) {
+                if (list[i].key == key) {
+                        *ret = list[i];
+                        return true;
+                }
+        }
+        return false;
+}
+
+START_TEST(test_list_inspect) {
+        shbuf *sb = mk(0, 5000);
+        shbuf_info *list = NULL, info;
+        size_t n = 0;
+
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
+        ck_assert_int_eq(shbuf_list(&list, &n), 0);
+        ck_assert_msg(find_info(list, n, t_key(0), &info), "shbuf_list does not show 0x%08x",
+                      (unsigned) t_key(0));
+        free(list);
+        ck_assert_str_eq(info.backend, t_backend());
+        ck_assert_uint_eq(info.size, 5000);
+        ck_assert_int_eq(info.provider_pid, getpid());
+        ck_assert_int_eq(info.provider_alive, 1);
+        ck_assert_int_eq(info.client_attached, 0);
+        ck_assert_int_eq(info.status_valid, 1);
+        ck_assert_uint_eq(info.status.length, 3);
+        ck_assert_uint_eq(info.mode & 0777, 0600);
+        ck_assert_uint_eq(info.uid, getuid());
+
+        struct child c = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
+        ck_assert_int_eq(info.key, t_key(0));
+        ck_assert_str_eq(info.backend, t_backend());
+        ck_assert_int_eq(info.client_attached, 1);
+        ck_assert_int_eq(info.client_alive, 1);
+        ck_assert_int_eq(info.client_pid, c.pid);
+        ck_assert_int_eq(shbuf_inspect(t_key(0), t_backend(), &info), 0);
+        for (const char *const *b = shbuf_backends(); *b; b++)
+                if (strcmp(*b, t_backend()) != 0)
+                        ASSERT_FAILS(shbuf_inspect(t_key(0), *b, &info), ENOENT);
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
+        ck_assert_int_eq(info.client_attached, 0);
+
+        ASSERT_FAILS(shbuf_inspect(t_key(1), NULL, &info), ENOENT);
+        shbuf_free(sb);
+        ASSERT_FAILS(shbuf_inspect(t_key(0), NULL, &info), ENOENT);
+}
+END_TEST
+
+/* A provider that dies without shbuf_free(). */
+static int c_crashing_provider(key_t key, int in, int out) {
+        shbuf *sb = t_create(key, 256);
+        if (!sb)
+                return 1;
+        _exit(0);
+}
+
+START_TEST(test_remove_and_gc) {
+        const key_t stale = t_key(0), live = t_key(1), other = t_key(2);
+        shbuf_info info, *list = NULL;
+        size_t n = 0;
+
+        struct child c = fork_child(c_crashing_provider, stale);
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(shbuf_inspect(stale, NULL, &info), 0);
+        ck_assert_int_eq(info.provider_alive, 0);
+
+        shbuf *sb = mk(1, 64);
+        /* Dry run: reported, not removed. */
+        ck_assert_int_eq(shbuf_gc(1, &list, &n), 0);
+        ck_assert(find_info(list, n, stale, &info));
+        ck_assert(!find_info(list, n, live, &info));
+        free(list);
+        ck_assert_int_eq(shbuf_inspect(stale, NULL, &info), 0);
+
+        ck_assert_int_eq(shbuf_gc(0, &list, &n), 0);
+        ck_assert(find_info(list, n, stale, &info));
+        ck_assert(!find_info(list, n, live, &info));
+        free(list);
+        ASSERT_FAILS(shbuf_inspect(stale, NULL, &info), ENOENT);
+        ck_assert_int_eq(shbuf_inspect(live, NULL, &info), 0);
+        /* The key is free again. */
+        shbuf *again = t_create(stale, 64);
+        ck_assert_msg(again != NULL, "recreating after gc: %s", strerror(errno));
+        shbuf_free(again);
+
+        /* shbuf_remove() under a live provider: it hears of it. */
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        ck_assert_int_eq(shbuf_remove(live, NULL), 0);
+        ASSERT_FAILS(shbuf_inspect(live, NULL, &info), ENOENT);
+        /* Wake-ups may be spurious (the removal itself wakes the peers):
+         * within a second, a wait must report EPIPE. */
+        int64_t t0 = t_now_ms();
+        int r;
+        while ((r = shbuf_wait_timeout(sb, 3000)) == 0 && t_now_ms() - t0 < 1000)
+                ;
+        ck_assert_msg(r == -1 && errno == EPIPE, "wait after removal: %d (%s)", r, strerror(errno));
+        ck_assert_int_lt(t_now_ms() - t0, 1000);
+        ck_assert_int_eq(shbuf_is_connected(sb), 0);
+        shbuf_free(sb);
+
+        ASSERT_FAILS(shbuf_remove(other, NULL), ENOENT);
+        ASSERT_FAILS(shbuf_remove(0, NULL), ENOENT);
+}
+END_TEST
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int leaked;
+
+static void sweep_teardown(void) {
+        leaked += t_sweep();
+}
+
+static TCase *tcase(Suite *s, const char *name) {
+        TCase *tc = tcase_create(name);
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, 20);
+        suite_add_tcase(s, tc);
+        return tc;
+}
+
+int main(void) {
+        Suite *s = suite_create("api");
+        TCase *tc;
+
+        t_init();
+        tc = tcase(s, "lifetime");
+        tcase_add_test(tc, test_create_open_free);
+        tcase_add_test(tc, test_enoent);
+        tcase_add_test(tc, test_eexist);
+        tcase_add_test(tc, test_einval_size_zero);
+        tcase_add_test(tc, test_einval_negative_key);
+        tcase_add_test(tc, test_null_arguments);
+        tcase_add_test(tc, test_free_null);
+        tcase_add_test(tc, test_key_zero_chooses);
+        tcase_add_loop_test(tc, test_odd_sizes, 0, (int) (sizeof(odd_sizes) / sizeof(odd_sizes[0])));
+
+        tc = tcase(s, "ring");
+        tcase_add_test(tc, test_pointers_across_wrap);
+        tcase_add_test(tc, test_copy_across_wrap);
+        tcase_add_test(tc, test_empty_full);
+        tcase_add_test(tc, test_over_commit);
+        tcase_add_test(tc, test_ignore_flags);
+        tcase_add_test(tc, test_counters_and_backlog);
+        tcase_add_test(tc, test_reset_zero);
+        tcase_add_loop_test(tc, test_corrupt_status, 0,
+                            (int) (sizeof(corruptions) / sizeof(corruptions[0])));
+
+        tc = tcase(s, "peers");
+        tcase_add_test(tc, test_ebusy_second_client);
+        tcase_add_test(tc, test_dead_client_does_not_block);
+        tcase_add_test(tc, test_is_connected);
+        tcase_add_test(tc, test_status_lock_edit_notify);
+        tcase_add_test(tc, test_wait_wakes_on_commit);
+        tcase_add_test(tc, test_wait_timeout);
+        tcase_add_test(tc, test_select_fd);
+
+        tc = tcase(s, "backends");
+        tcase_add_test(tc, test_backend_list);
+        tcase_add_test(tc, test_unknown_backend);
+
+        tc = tcase(s, "objects");
+        tcase_add_test(tc, test_access);
+        tcase_add_test(tc, test_eproto_foreign_segment);
+        tcase_add_test(tc, test_foreign_sem_and_queue);
+        tcase_add_test(tc, test_list_inspect);
+        tcase_add_test(tc, test_remove_and_gc);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        leaked += t_sweep();
+        if (leaked > 0)
+                fprintf(stderr, "check_api: %d IPC objects were left behind\n", leaked);
+        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,400 @@
+/*
+ * The SysV backend as the system's own tools see it: ipcs(1) shows a buffer
+ * under its key, ipcrm(1) under a running pair gives errors, not crashes or
+ * hangs, and a killed provider wakes its client with EPIPE within a second.
+ * Runs only where the SysV backend is compiled in, with SHBUF_BACKEND=sysv.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+extern char **environ;
+
+#define MAX_ROWS 4096
+
+struct row {
+        unsigned key;
+        int id;
+        unsigned long long bytes; /* segments: size; semaphore sets: nsems */
+};
+
+/* Run `ipcs -m|-s|-q` and collect key, id and size (or nsems) per line. */
+static int ipcs(const char *kind, struct row *rows) {
+        char cmd[64], line[512];
+        int n = 0;
+        snprintf(cmd, sizeof(cmd), "LC_ALL=C ipcs %s", kind);
+        FILE *f = popen(cmd, "r");
+        ck_assert_msg(f != NULL, "popen %s: %s", cmd, strerror(errno));
+        while (fgets(line, sizeof(line), f) && n < MAX_ROWS) {
+                unsigned key;
+                int id;
+                char owner[64], perms[16];
+                unsigned long long bytes = 0;
+                /* Header lines do not start with 0x<hex> <number>. */
+                int got = sscanf(line, "0x%x %d %63s %15s %llu", &key, &id, owner, perms, &bytes);
+                if (got >= 2)
+                        rows[n++] = (struct row){.key = key, .id = id, .bytes = bytes};
+        }
+        ck_assert_int_eq(pclose(f), 0);
+        return n;
+}
+
+static const struct row *find_key(const struct row *rows, int n, key_t key, int *count) {
+        const struct row *hit = NULL;
+        *count = 0;
+        for (int i = 0; i < n; i++) {
+                if (rows[i].key == (unsigned) key) {
+                        hit = &rows[i];
+                        (*count)++;
+                }
+        }
+        return hit;
+}
+
+static bool has_id(const struct row *rows, int n, int id) {
+        for (int i = 0; i < n; i++)
+                if (rows[i].id == id)
+                        return true;
+        return false;
+}
+
+/* The IPC_PRIVATE segments this process created with that size. */
+static int data_segments(unsigned long size, int *ret_id) {
+        FILE *f = fopen("/proc/sysvipc/shm", "re");
+        char line[512];
+        int n = 0;
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof(line), f)) {
+                long long key, id, sz, cpid;
+                unsigned long long perms;
+                if (sscanf(line, "%lld %lld %llo %lld %lld", &key, &id, &perms, &sz, &cpid) == 5 &&
+                    key == 0 && cpid == getpid() && sz == (long long) size) {
+                        *ret_id = (int) id;
+                        n++;
+                }
+        }
+        fclose(f);
+        return n;
+}
+
+struct objects {
+        int ctl, data, sem, msg;
+};
+
+/* Everything ipcs shows of the buffer under key, checked to be complete. */
+static struct objects find_objects(key_t key, unsigned long size) {
+        static struct row rows[MAX_ROWS];
+        struct objects o;
+        int n, count;
+
+        n = ipcs("-m", rows);
+        const struct row *r = find_key(rows, n, key, &count);
+        ck_assert_msg(count == 1, "ipcs -m shows %d segments under 0x%08x", count, (unsigned) key);
+        o.ctl = r->id;
+        ck_assert_msg(data_segments(size, &o.data) == 1, "no single data segment of %lu bytes", size);
+        ck_assert_msg(has_id(rows, n, o.data), "ipcs -m does not show the data segment %d", o.data);
+        for (int i = 0; i < n; i++)
+                if (rows[i].id == o.data) {
+                        ck_assert_uint_eq(rows[i].key, 0);
+                        ck_assert_uint_eq(rows[i].bytes, size);
+                }
+
+        n = ipcs("-s", rows);
+        r = find_key(rows, n, key, &count);
+        ck_assert_msg(count == 1, "ipcs -s shows %d semaphore sets under 0x%08x", count, (unsigned) key);
+        o.sem = r->id;
+        ck_assert_uint_eq(r->bytes, 1); /* nsems */
+
+        n = ipcs("-q", rows);
+        r = find_key(rows, n, key, &count);
+        ck_assert_msg(count == 1, "ipcs -q shows %d queues under 0x%08x", count, (unsigned) key);
+        o.msg = r->id;
+        return o;
+}
+
+static void assert_gone(key_t key, const struct objects *o) {
+        static struct row rows[MAX_ROWS];
+        int n, count;
+
+        n = ipcs("-m", rows);
+        find_key(rows, n, key, &count);
+        ck_assert_int_eq(count, 0);
+        ck_assert_msg(!has_id(rows, n, o->ctl), "control segment %d is still there", o->ctl);
+        ck_assert_msg(!has_id(rows, n, o->data), "data segment %d is still there", o->data);
+        n = ipcs("-s", rows);
+        find_key(rows, n, key, &count);
+        ck_assert_int_eq(count, 0);
+        ck_assert(!has_id(rows, n, o->sem));
+        n = ipcs("-q", rows);
+        find_key(rows, n, key, &count);
+        ck_assert_int_eq(count, 0);
+        ck_assert(!has_id(rows, n, o->msg));
+}
+
+static void check_visible(shbuf *sb, key_t key, unsigned long size) {
+        ck_assert_int_eq(shbuf_get_key(sb), key);
+        struct objects o = find_objects(key, size);
+        shbuf_free(sb);
+        assert_gone(key, &o);
+}
+
+START_TEST(test_ipcs_shows_buffer) {
+        const unsigned long size = 12347;
+        shbuf *sb = t_create(t_key(0), size);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        check_visible(sb, t_key(0), size);
+}
+END_TEST
+
+START_TEST(test_ipcs_shows_chosen_key) {
+        const unsigned long size = 12349;
+        shbuf *sb = t_create(0, size);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        check_visible(sb, shbuf_get_key(sb), size);
+}
+END_TEST
+
+/* Run the real ipcrm(1) on every object of the buffer. */
+static void run_ipcrm(const struct objects *o) {
+        char q[16], s[16], m1[16], m2[16];
+        snprintf(q, sizeof(q), "%d", o->msg);
+        snprintf(s, sizeof(s), "%d", o->sem);
+        snprintf(m1, sizeof(m1), "%d", o->ctl);
+        snprintf(m2, sizeof(m2), "%d", o->data);
+        char *argv[] = {"ipcrm", "-q", q, "-s", s, "-m", m1, "-m", m2, NULL};
+        pid_t pid;
+        int r = posix_spawnp(&pid, "ipcrm", NULL, NULL, argv, environ);
+        ck_assert_msg(r == 0, "ipcrm: %s", strerror(r));
+        ck_assert_int_eq(t_exit_code(t_wait_child(pid, 5000)), 0);
+}
+
+/*
+ * Client children. Exit codes: 0 = got EPIPE in time, 10+ = what went wrong.
+ * 'r' on the answer pipe once it is attached and has looked at the status.
+ */
+static int c_blocked_client(key_t key, int in, int out) {
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return 10;
+        if (shbuf_is_empty(sb) != 1)
+                return 11;
+        (void) !write(out, "r", 1);
+        /* Blocks until the objects vanish; spurious wake-ups are allowed. */
+        int r;
+        while ((r = shbuf_wait(sb)) == 0)
+                ;
+        int e = errno;
+        shbuf_free(sb);
+        return e == EPIPE ? 0 : 12;
+}
+
+static int c_late_client(key_t key, int in, int out) {
+        char c;
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return 10;
+        if (shbuf_is_empty(sb) != 1)
+                return 11;
+        (void) !write(out, "r", 1);
+        if (read(in, &c, 1) != 1)
+                return 12;
+        /* The objects are gone now. */
+        int64_t t0 = t_now_ms();
+        int r;
+        while ((r = shbuf_wait_timeout(sb, 2000)) == 0 && t_now_ms() - t0 < 1000)
+                ;
+        if (r != -1 || errno != EPIPE)
+                return 13;
+        if (shbuf_is_connected(sb) != 0)
+                return 14;
+        if (shbuf_notify(sb) != -1 || errno != EPIPE)
+                return 15;
+        /* The mappings stay until free: using them must not crash. */
+        unsigned char b[4];
+        (void) shbuf_write(sb, (const unsigned char *) "abc", 3);
+        (void) shbuf_read(sb, b, sizeof(b));
+        shbuf_free(sb);
+        return 0;
+}
+
+static pid_t fork_client(int (*fn)(key_t, int, int), key_t key, int *to, int *from) {
+        int a[2], b[2];
+        ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(a[1]);
+                close(b[0]);
+                _exit(fn(key, a[0], b[1]));
+        }
+        close(a[0]);
+        close(b[1]);
+        *to = a[1];
+        *from = b[0];
+        struct pollfd p = {.fd = *from, .events = POLLIN};
+        char c = 0;
+        ck_assert_msg(poll(&p, 1, 5000) == 1 && read(*from, &c, 1) == 1 && c == 'r', "client did not start");
+        return pid;
+}
+
+START_TEST(test_ipcrm_blocked_client) {
+        const unsigned long size = 4099;
+        shbuf *sb = t_create(t_key(0), size);
+        int to, from;
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        struct objects o = find_objects(t_key(0), size);
+
+        pid_t pid = fork_client(c_blocked_client, t_key(0), &to, &from);
+        /* Let it fall asleep in shbuf_wait(). */
+        t_sleep_ms(200);
+        run_ipcrm(&o);
+        int64_t t0 = t_now_ms();
+        int code = t_exit_code(t_wait_child(pid, 3000));
+        ck_assert_msg(code == 0, "blocked client: exit %d (-1: hung or crashed)", code);
+        ck_assert_int_lt(t_now_ms() - t0, 1000);
+        close(to);
+        close(from);
+
+        /* The provider hears of it too. */
+        int r;
+        t0 = t_now_ms();
+        while ((r = shbuf_wait_timeout(sb, 2000)) == 0 && t_now_ms() - t0 < 1000)
+                ;
+        ck_assert_msg(r == -1 && errno == EPIPE, "provider's wait: %d (%s)", r, strerror(errno));
+        shbuf_free(sb);
+        assert_gone(t_key(0), &o);
+}
+END_TEST
+
+START_TEST(test_ipcrm_then_wait) {
+        const unsigned long size = 4101;
+        shbuf *sb = t_create(t_key(0), size);
+        int to, from;
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        struct objects o = find_objects(t_key(0), size);
+
+        pid_t pid = fork_client(c_late_client, t_key(0), &to, &from);
+        run_ipcrm(&o);
+        ck_assert_int_eq(write(to, "g", 1), 1);
+        int code = t_exit_code(t_wait_child(pid, 5000));
+        ck_assert_msg(code == 0, "client after ipcrm: exit %d (-1: hung or crashed)", code);
+        close(to);
+        close(from);
+        shbuf_free(sb);
+        assert_gone(t_key(0), &o);
+}
+END_TEST
+
+/* A provider that makes the buffer, says so, and waits to be killed. */
+static int c_provider(key_t key, int in, int out) {
+        shbuf *sb = t_create(key, 8192);
+        if (!sb)
+                return 10;
+        (void) !write(out, "r", 1);
+        for (;;)
+                pause();
+}
+
+struct killer {
+        pid_t pid;
+        int delay_ms;
+        int64_t killed_at;
+};
+
+static void *killer_main(void *arg) {
+        struct killer *k = arg;
+        t_sleep_ms(k->delay_ms);
+        k->killed_at = t_now_ms();
+        kill(k->pid, SIGKILL);
+        return NULL;
+}
+
+START_TEST(test_provider_killed) {
+        const key_t key = t_key(0);
+        int to, from;
+        pid_t pid = fork_client(c_provider, key, &to, &from);
+
+        shbuf *sb = shbuf_open(key);
+        ck_assert_msg(sb != NULL, "shbuf_open: %s", strerror(errno));
+        ck_assert_int_eq(shbuf_is_connected(sb), 1);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+
+        struct killer k = {.pid = pid, .delay_ms = 300};
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, killer_main, &k), 0);
+        int r;
+        while ((r = shbuf_wait(sb)) == 0)
+                ;
+        int e = errno;
+        int64_t returned = t_now_ms();
+        pthread_join(t, NULL);
+        ck_assert_msg(e == EPIPE, "shbuf_wait: %s, expected EPIPE", strerror(e));
+        ck_assert_int_ge(returned, k.killed_at);
+        ck_assert_msg(returned - k.killed_at < 1000, "EPIPE came %lld ms after SIGKILL",
+                      (long long) (returned - k.killed_at));
+        ck_assert_int_eq(shbuf_is_connected(sb), 0);
+        ck_assert_int_eq(t_wait_child(pid, 5000) != -1, 1);
+        close(to);
+        close(from);
+        shbuf_free(sb);
+
+        /* The dead provider's objects stay until somebody removes them. */
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(key, "sysv", &info), 0);
+        ck_assert_int_eq(info.provider_alive, 0);
+        ck_assert_int_eq(shbuf_remove(key, "sysv"), 0);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(semget(key, 0, 0), -1);
+        ck_assert_int_eq(msgget(key, 0), -1);
+}
+END_TEST
+
+static int leaked;
+
+static void sweep_teardown(void) {
+        leaked += t_sweep();
+}
+
+int main(void) {
+        Suite *s = suite_create("ipcs");
+        TCase *tc = tcase_create("sysv");
+
+        t_init();
+        /* The objects looked at here are SysV ones, whatever the default. */
+        setenv("SHBUF_BACKEND", "sysv", 1);
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, 20);
+        tcase_add_test(tc, test_ipcs_shows_buffer);
+        tcase_add_test(tc, test_ipcs_shows_chosen_key);
+        tcase_add_test(tc, test_ipcrm_blocked_client);
+        tcase_add_test(tc, test_ipcrm_then_wait);
+        tcase_add_test(tc, test_provider_killed);
+        suite_add_tcase(s, tc);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        leaked += t_sweep();
+        if (leaked > 0)
+                fprintf(stderr, "check_ipcs: %d IPC objects were left behind\n", leaked);
+        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,411 @@
+/*
+ * Helpers shared by the test programs. See test-util.h.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test-util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PIDS 4096
+#define MAX_KEYS 4096
+
+/*
+ * Shared between the Check runner and all test children it forks: Check
+ * runs neither atexit handlers nor checked teardowns when a test fails in
+ * fork mode, so the runner must be told what to clean up.
+ */
+struct registry {
+        _Atomic uint32_t npids;
+        pid_t pids[MAX_PIDS];
+        _Atomic uint32_t nkeys;
+        key_t keys[MAX_KEYS];
+};
+
+static struct registry *registry;
+static pid_t logged_pid;
+
+/* Append one line to $SHBUF_TEST_LOG, read by the final CTest leak check. */
+static void log_line(const char *fmt, long value) {
+        const char *path = getenv("SHBUF_TEST_LOG");
+        char line[64];
+        int fd, n;
+
+        if (!path || !*path)
+                return;
+        n = snprintf(line, sizeof(line), fmt, value);
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return;
+        /* One short write with O_APPEND: lines of parallel tests never mix. */
+        (void) !write(fd, line, (size_t) n);
+        close(fd);
+}
+
+void t_init(void) {
+        void *p = mmap(NULL, sizeof(struct registry), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+                       0);
+        if (p == MAP_FAILED) {
+                perror("test-util: mmap");
+                exit(EXIT_FAILURE);
+        }
+        registry = p;
+}
+
+void t_note_pid(pid_t pid) {
+        log_line("pid %ld\n", (long) pid);
+        if (!registry)
+                return;
+        uint32_t i = atomic_fetch_add(&registry->npids, 1);
+        if (i < MAX_PIDS)
+                registry->pids[i] = pid;
+}
+
+void t_note_key(key_t key) {
+        log_line("key %ld\n", (long) key);
+        if (!registry)
+                return;
+        uint32_t i = atomic_fetch_add(&registry->nkeys, 1);
+        if (i < MAX_KEYS)
+                registry->keys[i] = key;
+}
+
+key_t t_key_of(pid_t pid, unsigned n) {
+        return (key_t) (T_KEY_PREFIX | (((uint32_t) pid & 0xffffu) << 8) | (n & 0xffu));
+}
+
+key_t t_key(unsigned n) {
+        if (logged_pid != getpid()) {
+                logged_pid = getpid();
+                t_note_pid(logged_pid);
+        }
+        return t_key_of(getpid(), n);
+}
+
+const char *t_backend(void) {
+        const char *e = getenv("SHBUF_BACKEND");
+        return e && *e ? e : shbuf_default_backend();
+}
+
+bool t_have_backend(const char *name) {
+        for (const char *const *b = shbuf_backends(); *b; b++)
+                if (strcmp(*b, name) == 0)
+                        return true;
+        return false;
+}
+
+shbuf *t_create(key_t key, unsigned long size) {
+        if (logged_pid != getpid()) {
+                logged_pid = getpid();
+                t_note_pid(logged_pid);
+        }
+        shbuf *sb = shbuf_create(key, size);
+        if (sb && key == 0) {
+                int saved = errno;
+                t_note_key(shbuf_get_key(sb));
+                errno = saved;
+        }
+        return sb;
+}
+
+/* ---- the sweep ---------------------------------------------------------- */
+
+/* Gone, or a zombie nobody reaped yet (its objects are orphans either way). */
+static bool pid_dead(pid_t pid) {
+        char path[64], buf[512];
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+                return true;
+        snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return true;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        /* "pid (comm) S ...": comm may contain anything, so look after the last ')'. */
+        const char *p = strrchr(buf, ')');
+        return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static bool is_helper(pid_t pid) {
+        char path[64], exe[4096];
+        snprintf(path, sizeof(path), "/proc/%ld/exe", (long) pid);
+        ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+        if (n < 0)
+                return false;
+        exe[n] = 0;
+        const char *base = strrchr(exe, '/');
+        return strcmp(base ? base + 1 : exe, "shbuf-peer") == 0;
+}
+
+/* Remove whatever is under key: a buffer, or foreign SysV objects. */
+static int sweep_key(key_t key) {
+        int found = 0, id;
+
+        if (shbuf_remove(key, NULL) == 0) {
+                fprintf(stderr, "test-util: removed leftover buffer 0x%08x\n", (unsigned) key);
+                found++;
+        }
+        if ((id = shmget(key, 0, 0)) >= 0 && shmctl(id, IPC_RMID, NULL) == 0) {
+                fprintf(stderr, "test-util: removed leftover segment 0x%08x\n", (unsigned) key);
+                found++;
+        }
+        if ((id = semget(key, 0, 0)) >= 0 && semctl(id, 0, IPC_RMID) == 0) {
+                fprintf(stderr, "test-util: removed leftover semaphore 0x%08x\n", (unsigned) key);
+                found++;
+        }
+        if ((id = msgget(key, 0)) >= 0 && msgctl(id, IPC_RMID, NULL) == 0) {
+                fprintf(stderr, "test-util: removed leftover queue 0x%08x\n", (unsigned) key);
+                found++;
+        }
+        return found;
+}
+
+static bool recorded_key(key_t key, uint32_t npids, uint32_t nkeys) {
+        for (uint32_t i = 0; i < nkeys; i++)
+                if (registry->keys[i] == key)
+                        return true;
+        if (((uint32_t) key & T_KEY_MASK) != T_KEY_PREFIX)
+                return false;
+        for (uint32_t i = 0; i < npids; i++)
+                if (((uint32_t) registry->pids[i] & 0xffffu) == (((uint32_t) key >> 8) & 0xffffu))
+                        return true;
+        return false;
+}
+
+int t_sweep(void) {
+        int found = 0;
+
+        if (!registry)
+                return 0;
+        uint32_t npids = atomic_load(&registry->npids), nkeys = atomic_load(&registry->nkeys);
+        if (npids > MAX_PIDS)
+                npids = MAX_PIDS;
+        if (nkeys > MAX_KEYS)
+                nkeys = MAX_KEYS;
+
+        /* Helpers first, so that nothing is recreated while we sweep. */
+        for (uint32_t i = 0; i < npids; i++) {
+                pid_t pid = registry->pids[i];
+                if (!pid_dead(pid) && is_helper(pid)) {
+                        fprintf(stderr, "test-util: killed leftover helper %ld\n", (long) pid);
+                        kill(pid, SIGKILL);
+                        found++;
+                }
+        }
+        for (int tries = 0; tries < 100; tries++) {
+                bool any = false;
+                for (uint32_t i = 0; i < npids; i++)
+                        any = any || (is_helper(registry->pids[i]) && !pid_dead(registry->pids[i]));
+                if (!any)
+                        break;
+                t_sleep_ms(10);
+        }
+
+        for (uint32_t i = 0; i < nkeys; i++)
+                found += sweep_key(registry->keys[i]);
+        for (uint32_t i = 0; i < npids; i++) {
+                /* A live pid is not ours any more (reused): leave its keys. */
+                if (!pid_dead(registry->pids[i]))
+                        continue;
+                for (unsigned n = 0; n < 256; n++)
+                        found += sweep_key(t_key_of(registry->pids[i], n));
+        }
+
+        /* Data segments (IPC_PRIVATE) whose buffer lost its control block. */
+        FILE *f = fopen("/proc/sysvipc/shm", "re");
+        if (f) {
+                char line[512];
+                if (fgets(line, sizeof(line), f)) {
+                        while (fgets(line, sizeof(line), f)) {
+                                long long key, shmid, size, cpid;
+                                unsigned long long perms;
+                                if (sscanf(line, "%lld %lld %llo %lld %lld", &key, &shmid, &perms, &size,
+                                           &cpid) != 5 ||
+                                    key != 0)
+                                        continue;
+                                for (uint32_t i = 0; i < npids; i++) {
+                                        if (registry->pids[i] == (pid_t) cpid && pid_dead((pid_t) cpid) &&
+                                            shmctl((int) shmid, IPC_RMID, NULL) == 0) {
+                                                fprintf(stderr,
+                                                        "test-util: removed leftover segment id %lld\n",
+                                                        shmid);
+                                                found++;
+                                                break;
+                                        }
+                                }
+                        }
+                }
+                fclose(f);
+        }
+
+        /* POSIX objects are named "shbuf-<8 hex digits of the key>-...". */
+        DIR *d = opendir("/dev/shm");
+        if (d) {
+                struct dirent *e;
+                while ((e = readdir(d))) {
+                        char *end;
+                        if (strncmp(e->d_name, "shbuf-", 6) != 0)
+                                continue;
+                        unsigned long k = strtoul(e->d_name + 6, &end, 16);
+                        if (end != e->d_name + 14 || *end != '-' ||
+                            !recorded_key((key_t) (uint32_t) k, npids, nkeys))
+                                continue;
+                        if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+                                fprintf(stderr, "test-util: removed leftover /dev/shm/%s\n", e->d_name);
+                                found++;
+                        }
+                }
+                closedir(d);
+        }
+
+        atomic_store(&registry->npids, 0);
+        atomic_store(&registry->nkeys, 0);
+        return found;
+}
+
+/* ---- time and processes ------------------------------------------------- */
+
+int64_t t_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void t_sleep_ms(int ms) {
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+int t_wait_child(pid_t pid, int timeout_ms) {
+        int64_t deadline = t_now_ms() + timeout_ms;
+        int status;
+
+        for (;;) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid)
+                        return status;
+                if (r < 0 && errno != EINTR)
+                        return -1;
+                if (t_now_ms() >= deadline) {
+                        kill(pid, SIGKILL);
+                        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                                ;
+                        return -1;
+                }
+                t_sleep_ms(2);
+        }
+}
+
+int t_exit_code(int status) {
+        if (status == -1 || !WIFEXITED(status))
+                return -1;
+        return WEXITSTATUS(status);
+}
+
+/* ---- the byte stream ------------------------------------------------------ */
+
+void t_stream_init(struct t_stream *s, uint64_t seed) {
+        s->state = seed ? seed : 0x9E3779B97F4A7C15u;
+        s->left = 0;
+        s->word = 0;
+}
+
+static uint64_t next_word(uint64_t *x) {
+        *x ^= *x >> 12;
+        *x ^= *x << 25;
+        *x ^= *x >> 27;
+        return *x * 0x2545F4914F6CDD1Du;
+}
+
+void t_stream_fill(struct t_stream *s, unsigned char *buf, size_t n) {
+        size_t i = 0;
+
+        /* Bytes left over from the last word, then whole words, then a tail:
+         * the stream is the same however it is cut into pieces. */
+        while (i < n && s->left > 0) {
+                buf[i++] = (unsigned char) s->word;
+                s->word >>= 8;
+                s->left--;
+        }
+        while (n - i >= 8) {
+                uint64_t w = next_word(&s->state);
+                for (int b = 0; b < 8; b++)
+                        buf[i + (size_t) b] = (unsigned char) (w >> (8 * b));
+                i += 8;
+        }
+        if (i < n) {
+                s->word = next_word(&s->state);
+                s->left = 8;
+                while (i < n) {
+                        buf[i++] = (unsigned char) s->word;
+                        s->word >>= 8;
+                        s->left--;
+                }
+        }
+}
+
+uint64_t t_rand64(uint64_t *state) {
+        if (*state == 0)
+                *state = 0x2545F4914F6CDD1Du;
+        return next_word(state);
+}
+
+int t_write_all(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+        while (n > 0) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return -1;
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+int t_read_line(int fd, char *buf, size_t n, int timeout_ms) {
+        size_t used = 0;
+        int64_t deadline = t_now_ms() + timeout_ms;
+
+        while (used + 1 < n) {
+                int64_t left = deadline - t_now_ms();
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (left <= 0)
+                        return -1;
+                int r = poll(&p, 1, (int) left);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        return -1;
+                ssize_t got = read(fd, buf + used, 1);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got <= 0)
+                        return -1;
+                if (buf[used] == '\n') {
+                        buf[used] = 0;
+                        return 0;
+                }
+                used++;
+        }
+        return -1;
+}

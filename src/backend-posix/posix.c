@@ -273,6 +273,13 @@ static int posix_set_mode(shbuf *sb, int mode) {
         return 0;
 }
 
+static int posix_get_mode(shbuf *sb) {
+        struct stat st;
+        if (fstat(P(sb)->ctl_fd, &st) < 0)
+                return -errno;
+        return (int) (st.st_mode & 0777);
+}
+
 static int posix_check_alive(shbuf *sb) {
         struct stat st;
         /* After shm_unlink the object keeps living for us, with no link. */
@@ -391,6 +398,7 @@ const struct shbuf__backend shbuf__backend_posix = {
         .attach_rest = posix_attach_rest,
         .detach = posix_detach,
         .set_mode = posix_set_mode,
+        .get_mode = posix_get_mode,
         .check_alive = posix_check_alive,
         .lock_sleep = posix_lock_sleep,
         .lock_wake = posix_lock_wake,

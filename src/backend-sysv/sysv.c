@@ -248,6 +248,13 @@ static int sysv_set_mode(shbuf *sb, int mode) {
         return 0;
 }
 
+static int sysv_get_mode(shbuf *sb) {
+        struct shmid_ds ds;
+        if (shmctl(S(sb)->ctl_id, IPC_STAT, &ds) < 0)
+                return gone(errno);
+        return (int) (ds.shm_perm.mode & 0777);
+}
+
 static int sysv_check_alive(shbuf *sb) {
         struct sysv *s = S(sb);
         struct shmid_ds ds;
@@ -397,6 +404,7 @@ const struct shbuf__backend shbuf__backend_sysv = {
         .attach_rest = sysv_attach_rest,
         .detach = sysv_detach,
         .set_mode = sysv_set_mode,
+        .get_mode = sysv_get_mode,
         .check_alive = sysv_check_alive,
         .lock_sleep = sysv_lock_sleep,
         .lock_wake = sysv_lock_wake,

@@ -74,6 +74,8 @@ struct shbuf__backend {
 
         /* Apply mode to every object. */
         int (*set_mode)(shbuf *sb, int mode);
+        /* The permission bits of the control block, or -errno. */
+        int (*get_mode)(shbuf *sb);
 
         /* 0 while the objects exist, -EPIPE once they were removed. */
         int (*check_alive)(shbuf *sb);

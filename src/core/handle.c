@@ -37,6 +37,7 @@ static shbuf *handle_new(int side) {
         sb->pid = (uint32_t) getpid();
         sb->id = atomic_fetch_add(&next_handle_id, 1);
         sb->peer_pidfd = -1;
+        sb->peer_fifo_fd = -1;
         shbuf__wake_init(sb);
         (void) shbuf__set_spin(sb, env_spin_us());
         return sb;
@@ -46,6 +47,7 @@ static void handle_release(shbuf *sb, bool remove) {
         if (sb->backend)
                 sb->backend->detach(sb, remove);
         shbuf__peer_close(sb);
+        shbuf__fifo_close_peer(sb);
         pthread_cond_destroy(&sb->cond);
         pthread_mutex_destroy(&sb->mutex);
         free(sb);
@@ -252,11 +254,14 @@ void shbuf__free(shbuf *sb) {
                 if (!atomic_load(&sb->removed))
                         (void) shbuf__notify(sb);
         }
+        if (own && sb->side == SHBUF__PROVIDER)
+                shbuf__remove_fifos(sb->key); /* a dead client's, if any */
         handle_release(sb, own && sb->side == SHBUF__PROVIDER);
 }
 
 int shbuf__access(shbuf *sb, int mode) {
-        return sb->backend->set_mode(sb, mode & 0777);
+        int r = sb->backend->set_mode(sb, mode & 0777);
+        return r < 0 ? r : shbuf__fifo_chmod(sb, mode & 0777);
 }
 
 int shbuf__set_spin(shbuf *sb, unsigned usec) {

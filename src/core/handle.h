@@ -45,7 +45,10 @@ struct _shbuf {
         uint32_t peer_pid; /* pid the pidfd refers to, 0 if none */
         int peer_pidfd;    /* -1 if none */
         atomic_bool peer_died;
-        atomic_bool removed; /* the objects are gone */
+        atomic_bool removed;    /* the objects are gone */
+        atomic_bool owed_wake;  /* a wake-up held back by the hysteresis */
+        int peer_fifo_fd;       /* the peer's wake-up FIFO, opened for writing */
+        uint32_t peer_fifo_gen; /* ... as of this generation */
 
         struct shbuf__notifier *notifier;
         struct shbuf__sentinel *sentinel;
@@ -75,8 +78,13 @@ int shbuf__reset(shbuf *sb, bool zero);
 int shbuf__status_lock(shbuf *sb);
 
 /* wake.c: the notification policy and waiting. */
-void shbuf__saw_events(shbuf *sb);
-void shbuf__after_commit(shbuf *sb);
+enum shbuf__look {
+        SHBUF__LOOK_OTHER, /* intent unknown */
+        SHBUF__LOOK_READ,  /* a read-side helper */
+        SHBUF__LOOK_WRITE, /* a write-side helper */
+};
+void shbuf__saw(shbuf *sb, enum shbuf__look look, uint64_t free_bytes);
+void shbuf__after_commit(shbuf *sb, uint64_t free_bytes);
 int shbuf__notify(shbuf *sb);
 int shbuf__wait(shbuf *sb, int timeout_ms);
 void shbuf__wake_init(shbuf *sb);
@@ -97,6 +105,11 @@ int shbuf__select_fd(shbuf *sb);
 int shbuf__post_select(shbuf *sb);
 int shbuf__notifier_wait(shbuf *sb, int timeout_ms);
 void shbuf__notifier_peer_changed(shbuf *sb);
+int shbuf__fifo_kick(shbuf *sb);
+void shbuf__fifo_path(char *buf, size_t n, key_t key, int side);
+void shbuf__fifo_close_peer(shbuf *sb);
+int shbuf__fifo_chmod(shbuf *sb, int mode);
+void shbuf__remove_fifos(key_t key);
 
 /* handle.c: lifetime. */
 int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *opts);

@@ -44,6 +44,19 @@ struct shbuf__peer {
         /* Bumped by the other side on every commit and notify, without a
          * system call; a sleeper compares it with what it saw last. */
         _Atomic uint32_t events;
+        /* 1 while this side sleeps for space: wake it only once half the
+         * ring is free (hysteresis), not after every chunk the reader takes. */
+        _Atomic uint32_t wants_space;
+        /* Bumped each time this side makes a new wake-up FIFO, so that the
+         * other side knows to reopen it. */
+        _Atomic uint32_t fifo_gen;
+};
+
+/* Values of shbuf__peer.waiting: how the sleeper wants to be woken. */
+enum shbuf__wait_how {
+        SHBUF__WAIT_NONE = 0,
+        SHBUF__WAIT_CHANNEL = 1, /* a message through the backend */
+        SHBUF__WAIT_FIFO = 2,    /* a byte into its wake-up FIFO */
 };
 
 /* The status lock: owner pid (0 = free) plus the number of sleepers. */

@@ -5,33 +5,139 @@
  * The descriptor handed out is an epoll instance holding two sources: the
  * wake-up source and the peer's pidfd. So it turns readable both after a
  * notification and when the peer dies, without any thread watching for
- * deaths. The wake-up source is the backend's own channel where it can be
- * polled (POSIX message queues on Linux), with no thread at all; otherwise a
- * notifier thread blocks in the backend's channel and forwards each wake-up
- * as a byte into a pipe (the original libshbuf design).
+ * deaths. The wake-up source is, in order of preference:
+ *
+ *   - the backend's own channel, where it can be polled (POSIX message
+ *     queues on Linux): no thread, no extra object;
+ *   - a FIFO of this side's ("SHBUF_FIFO_DIR/shbuf-KKKKKKKK-p.fifo" or
+ *     "-c.fifo"), into which the committing peer writes a byte itself: no
+ *     thread hop between the peer's commit and our poll() returning;
+ *   - a notifier thread that blocks in the backend's channel and forwards
+ *     each wake-up as a byte into a pipe (the original libshbuf design),
+ *     used where no FIFO can be made.
  *
  * The descriptor is armed by shbuf_notify_enable() and by every
- * shbuf_post_select(): arming publishes "waiting", so the peer's next commit
- * sends one wake-up, and only one, per cycle of poll + post_select.
+ * shbuf_post_select(): arming publishes "waiting" (and how to be woken), so
+ * the peer's next commit sends one wake-up, and only one, per cycle of poll
+ * + post_select.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "handle.h"
 
+enum source { SOURCE_CHANNEL, SOURCE_FIFO, SOURCE_THREAD };
+
 struct shbuf__notifier {
+        enum source source;
         int epfd;
-        int pipe[2]; /* thread → select descriptor, when the channel cannot be polled */
-        bool has_thread;
+        int fd[2]; /* SOURCE_FIFO: fd[0] is the FIFO; SOURCE_THREAD: a pipe */
         bool stop;
         pthread_t thread;
 };
+
+/* ---- the wake-up FIFOs ------------------------------------------------- */
+
+void shbuf__fifo_path(char *buf, size_t n, key_t key, int side) {
+        snprintf(buf, n, "%s/shbuf-%08x-%c.fifo", SHBUF_FIFO_DIR, (unsigned) key,
+                 side == SHBUF__PROVIDER ? 'p' : 'c');
+}
+
+/* Make this side's FIFO and open it. O_RDWR: opening does not wait for a
+ * writer, and the FIFO always has a reader, so no writer gets SIGPIPE. */
+static int fifo_make(shbuf *sb) {
+        char path[128];
+        struct stat st;
+        int mode = sb->backend->get_mode(sb);
+
+        if (mode < 0)
+                return mode;
+        shbuf__fifo_path(path, sizeof(path), sb->key, sb->side);
+        /* A FIFO of ours left by a process that died: replace it. Anything
+         * else under the name is not touched. */
+        if (lstat(path, &st) == 0) {
+                if (!S_ISFIFO(st.st_mode) || st.st_uid != geteuid())
+                        return -EEXIST;
+                if (unlink(path) < 0)
+                        return -errno;
+        }
+        if (mkfifo(path, 0600) < 0)
+                return -errno;
+        int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        /* The buffer's mode, so that a peer allowed to use the buffer may
+         * write here; mkfifo() would have applied the umask. */
+        if (fd < 0 || fchmod(fd, (mode_t) mode | 0200) < 0) {
+                int r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                unlink(path);
+                return r;
+        }
+        return fd;
+}
+
+static void fifo_remove(shbuf *sb) {
+        char path[128];
+        shbuf__fifo_path(path, sizeof(path), sb->key, sb->side);
+        unlink(path);
+}
+
+void shbuf__fifo_close_peer(shbuf *sb) {
+        if (sb->peer_fifo_fd >= 0)
+                close(sb->peer_fifo_fd);
+        sb->peer_fifo_fd = -1;
+}
+
+/*
+ * Wake the peer through its FIFO. Called from committing threads, so the
+ * cached descriptor is guarded by the handle mutex; a new generation means
+ * the peer made a new FIFO and the old descriptor leads nowhere.
+ */
+int shbuf__fifo_kick(shbuf *sb) {
+        uint32_t gen = atomic_load(&shbuf__other(sb)->fifo_gen);
+        int r = 0;
+
+        pthread_mutex_lock(&sb->mutex);
+        if (sb->peer_fifo_fd < 0 || sb->peer_fifo_gen != gen) {
+                char path[128];
+                struct stat st;
+                shbuf__fifo_close_peer(sb);
+                shbuf__fifo_path(path, sizeof(path), sb->key, !sb->side);
+                int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))) {
+                        close(fd);
+                        fd = -1;
+                        errno = EPROTO;
+                }
+                if (fd < 0)
+                        r = -errno;
+                sb->peer_fifo_fd = fd;
+                sb->peer_fifo_gen = gen;
+        }
+        /* A full FIFO is readable already: nothing is lost. */
+        if (r == 0 && write(sb->peer_fifo_fd, "w", 1) < 0 && errno != EAGAIN)
+                r = -errno;
+        pthread_mutex_unlock(&sb->mutex);
+        return r;
+}
+
+int shbuf__fifo_chmod(shbuf *sb, int mode) {
+        struct shbuf__notifier *n = sb->notifier;
+        if (n && n->source == SOURCE_FIFO && fchmod(n->fd[0], (mode_t) mode | 0200) < 0)
+                return -errno;
+        return 0;
+}
+
+/* ---- the notifier thread (fallback) ------------------------------------ */
 
 static void *notifier_main(void *arg) {
         shbuf *sb = arg;
@@ -47,36 +153,49 @@ static void *notifier_main(void *arg) {
                 if (r == -EINTR)
                         continue;
                 /* A full pipe already reads as readable: nothing is lost. */
-                (void) !write(n->pipe[1], "n", 1);
+                (void) !write(n->fd[1], "n", 1);
                 if (r < 0)
                         break; /* the channel is gone; the byte stays */
         }
         return NULL;
 }
 
-static void watch_pidfd(struct shbuf__notifier *n, int pidfd) {
-        if (pidfd < 0)
+/* ---- the descriptor ----------------------------------------------------- */
+
+static void watch_fd(struct shbuf__notifier *n, int fd) {
+        if (fd < 0)
                 return;
         struct epoll_event ev = {.events = EPOLLIN};
-        ev.data.fd = pidfd;
-        (void) epoll_ctl(n->epfd, EPOLL_CTL_ADD, pidfd, &ev);
+        ev.data.fd = fd;
+        (void) epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 /* With sb->mutex held: the peer's pidfd changed. The old one, closed,
  * left the epoll set by itself. */
 void shbuf__notifier_peer_changed(shbuf *sb) {
         if (sb->notifier)
-                watch_pidfd(sb->notifier, sb->peer_pidfd);
+                watch_fd(sb->notifier, sb->peer_pidfd);
 }
 
-static void notifier_free(struct shbuf__notifier *n) {
+static void notifier_free(shbuf *sb, struct shbuf__notifier *n) {
         if (n->epfd >= 0)
                 close(n->epfd);
-        if (n->pipe[0] >= 0)
-                close(n->pipe[0]);
-        if (n->pipe[1] >= 0)
-                close(n->pipe[1]);
+        for (int i = 0; i < 2; i++)
+                if (n->fd[i] >= 0)
+                        close(n->fd[i]);
+        if (n->source == SOURCE_FIFO)
+                fifo_remove(sb);
         free(n);
+}
+
+static uint32_t wait_how(const struct shbuf__notifier *n) {
+        return n->source == SOURCE_FIFO ? SHBUF__WAIT_FIFO : SHBUF__WAIT_CHANNEL;
+}
+
+static void arm(shbuf *sb, struct shbuf__notifier *n) {
+        struct shbuf__peer *me = shbuf__self(sb);
+        atomic_store(&me->wants_space, 0);
+        atomic_store(&me->waiting, wait_how(n));
 }
 
 static int notifier_start(shbuf *sb) {
@@ -85,34 +204,39 @@ static int notifier_start(shbuf *sb) {
 
         if (!n)
                 return -ENOMEM;
-        n->pipe[0] = n->pipe[1] = -1;
+        n->fd[0] = n->fd[1] = -1;
         n->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (n->epfd < 0 || fcntl(n->epfd, F_SETFL, O_NONBLOCK) < 0)
                 goto fail_errno;
 
         if (sb->backend->caps & SHBUF__CAP_POLLABLE) {
+                n->source = SOURCE_CHANNEL;
                 src = sb->backend->recv_fd(sb);
                 if (src < 0) {
                         r = src;
                         goto fail;
                 }
+        } else if ((src = fifo_make(sb)) >= 0) {
+                n->source = SOURCE_FIFO;
+                n->fd[0] = src;
+                /* Before arming: a peer that sees us wait through a FIFO
+                 * must also see that it is a new one. */
+                atomic_fetch_add(&shbuf__self(sb)->fifo_gen, 1);
         } else {
-                if (pipe2(n->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+                n->source = SOURCE_THREAD;
+                if (pipe2(n->fd, O_CLOEXEC | O_NONBLOCK) < 0)
                         goto fail_errno;
-                src = n->pipe[0];
+                src = n->fd[0];
         }
-        struct epoll_event ev = {.events = EPOLLIN};
-        ev.data.fd = src;
-        if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, src, &ev) < 0)
-                goto fail_errno;
+        watch_fd(n, src);
 
         pthread_mutex_lock(&sb->mutex);
         sb->notifier = n;
         shbuf__peer_refresh(sb);
-        watch_pidfd(n, sb->peer_pidfd);
+        watch_fd(n, sb->peer_pidfd);
         pthread_mutex_unlock(&sb->mutex);
 
-        if (!(sb->backend->caps & SHBUF__CAP_POLLABLE)) {
+        if (n->source == SOURCE_THREAD) {
                 r = shbuf__thread_start(&n->thread, notifier_main, sb);
                 if (r < 0) {
                         pthread_mutex_lock(&sb->mutex);
@@ -120,15 +244,14 @@ static int notifier_start(shbuf *sb) {
                         pthread_mutex_unlock(&sb->mutex);
                         goto fail;
                 }
-                n->has_thread = true;
         }
-        atomic_store(&shbuf__self(sb)->waiting, 1);
+        arm(sb, n);
         return 0;
 
 fail_errno:
         r = -errno;
 fail:
-        notifier_free(n);
+        notifier_free(sb, n);
         return r;
 }
 
@@ -139,7 +262,7 @@ static void notifier_stop(shbuf *sb) {
         pthread_mutex_lock(&sb->mutex);
         n->stop = true;
         pthread_mutex_unlock(&sb->mutex);
-        if (n->has_thread) {
+        if (n->source == SOURCE_THREAD) {
                 /* The thread sleeps in the channel: a message to ourselves
                  * wakes it; if the channel is gone it has returned already. */
                 (void) sb->backend->send(sb, sb->side);
@@ -148,7 +271,7 @@ static void notifier_stop(shbuf *sb) {
         pthread_mutex_lock(&sb->mutex);
         sb->notifier = NULL;
         pthread_mutex_unlock(&sb->mutex);
-        notifier_free(n);
+        notifier_free(sb, n);
 }
 
 int shbuf__notify_enable(shbuf *sb, bool enable) {
@@ -180,20 +303,20 @@ int shbuf__post_select(shbuf *sb) {
         }
         pthread_mutex_unlock(&sb->mutex);
 
-        if (n->has_thread) {
-                char buf[64];
-                while (read(n->pipe[0], buf, sizeof(buf)) > 0)
-                        ;
-        } else {
+        if (n->source == SOURCE_CHANNEL) {
                 r = sb->backend->drain(sb);
                 if (r < 0) {
                         atomic_store(&sb->removed, true);
                         return r;
                 }
+        } else {
+                char buf[64];
+                while (read(n->fd[0], buf, sizeof(buf)) > 0)
+                        ;
         }
         /* Re-arm. The program looks at the status after this call, so any
          * commit before this store is seen then, any later one wakes us. */
-        atomic_store(&shbuf__self(sb)->waiting, 1);
+        arm(sb, n);
         return 0;
 }
 

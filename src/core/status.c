@@ -17,29 +17,34 @@
 
 #include "handle.h"
 
-/* Lock, load a validated snapshot. On error the lock is not held. */
-static int begin(shbuf *sb, struct shbuf__ring *ret) {
+/*
+ * Lock, load a validated snapshot. On error the lock is not held. look says
+ * which side of the ring the caller works on, for the wake-up policy.
+ */
+static int begin(shbuf *sb, struct shbuf__ring *ret, enum shbuf__look look) {
         int r = shbuf__lock(sb);
         if (r < 0)
                 return r;
-        /* Whatever the peer committed up to here, this thread has now seen. */
-        shbuf__saw_events(sb);
         r = shbuf__ring_load(ret, &sb->control->status, sb->size);
-        if (r < 0)
+        if (r < 0) {
                 shbuf__unlock(sb);
-        return r;
+                return r;
+        }
+        /* Whatever the peer committed up to here, this thread has now seen. */
+        shbuf__saw(sb, look, shbuf__ring_free(ret));
+        return 0;
 }
 
 int shbuf__status_lock(shbuf *sb) {
         struct shbuf__ring ring;
         /* The lock is handed to the program only over a valid status. */
-        return begin(sb, &ring);
+        return begin(sb, &ring, SHBUF__LOOK_OTHER);
 }
 
 int shbuf__get_read(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
         struct shbuf__ring ring;
         uint64_t off, len;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, SHBUF__LOOK_READ);
         if (r < 0)
                 return r;
         shbuf__unlock(sb);
@@ -52,7 +57,7 @@ int shbuf__get_read(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
 int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
         struct shbuf__ring ring;
         uint64_t off, len;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, SHBUF__LOOK_WRITE);
         if (r < 0)
                 return r;
         shbuf__unlock(sb);
@@ -63,9 +68,9 @@ int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
 }
 
 /* Apply one commit; returns 1 committed, 0 ignored, -errno. */
-static int commit(shbuf *sb, uint64_t n, int (*op)(struct shbuf__ring *, uint64_t)) {
+static int commit(shbuf *sb, uint64_t n, int (*op)(struct shbuf__ring *, uint64_t), enum shbuf__look look) {
         struct shbuf__ring ring;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, look);
         if (r < 0)
                 return r;
         r = op(&ring, n);
@@ -73,22 +78,22 @@ static int commit(shbuf *sb, uint64_t n, int (*op)(struct shbuf__ring *, uint64_
                 shbuf__ring_store(&ring, &sb->control->status);
         shbuf__unlock(sb);
         if (r >= 0)
-                shbuf__after_commit(sb);
+                shbuf__after_commit(sb, shbuf__ring_free(&ring));
         return r;
 }
 
 int shbuf__commit_read(shbuf *sb, uint64_t n) {
-        return commit(sb, n, shbuf__ring_consume);
+        return commit(sb, n, shbuf__ring_consume, SHBUF__LOOK_READ);
 }
 
 int shbuf__commit_write(shbuf *sb, uint64_t n) {
-        return commit(sb, n, shbuf__ring_produce);
+        return commit(sb, n, shbuf__ring_produce, SHBUF__LOOK_WRITE);
 }
 
 long shbuf__read(shbuf *sb, unsigned char *buf, uint64_t n) {
         struct shbuf__ring ring;
         uint64_t off, len, done = 0;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, SHBUF__LOOK_READ);
         if (r < 0)
                 return r;
         shbuf__unlock(sb);
@@ -119,7 +124,7 @@ long shbuf__read(shbuf *sb, unsigned char *buf, uint64_t n) {
 long shbuf__write(shbuf *sb, const unsigned char *buf, uint64_t n) {
         struct shbuf__ring ring;
         uint64_t off, len, done = 0;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, SHBUF__LOOK_WRITE);
         if (r < 0)
                 return r;
         shbuf__unlock(sb);
@@ -146,7 +151,7 @@ long shbuf__write(shbuf *sb, const unsigned char *buf, uint64_t n) {
 
 static int predicate(shbuf *sb, bool full) {
         struct shbuf__ring ring;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, full ? SHBUF__LOOK_WRITE : SHBUF__LOOK_READ);
         if (r < 0)
                 return r;
         shbuf__unlock(sb);
@@ -163,7 +168,7 @@ int shbuf__is_full(shbuf *sb) {
 
 int shbuf__reset(shbuf *sb, bool zero) {
         struct shbuf__ring ring;
-        int r = begin(sb, &ring);
+        int r = begin(sb, &ring, SHBUF__LOOK_OTHER);
         if (r < 0)
                 return r;
         shbuf__ring_reset(&ring);
@@ -173,6 +178,6 @@ int shbuf__reset(shbuf *sb, bool zero) {
         if (zero)
                 memset(sb->data, 0, sb->size);
         shbuf__unlock(sb);
-        shbuf__after_commit(sb);
+        shbuf__after_commit(sb, ring.size);
         return 0;
 }

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "handle.h"
 
@@ -142,6 +144,17 @@ static void evict_peers(const struct shbuf__backend *b, key_t key) {
         b->detach(&probe, false);
 }
 
+/* Wake-up FIFOs left by sides that died with notification enabled. */
+void shbuf__remove_fifos(key_t key) {
+        for (int side = 0; side < 2; side++) {
+                char path[128];
+                struct stat st;
+                shbuf__fifo_path(path, sizeof(path), key, side);
+                if (lstat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+                        unlink(path);
+        }
+}
+
 int shbuf__remove(key_t key, const char *backend) {
         int r = -ENOENT;
         if (backend && !shbuf__backend_find(backend))
@@ -152,6 +165,8 @@ int shbuf__remove(key_t key, const char *backend) {
                         continue;
                 evict_peers(b, key);
                 r = b->remove_key(key);
+                if (r == 0)
+                        shbuf__remove_fifos(key);
                 if (r != -ENOENT)
                         return r;
         }

@@ -14,6 +14,14 @@
  * when the count moved since then, so data committed between looking and
  * waiting is never slept through.
  *
+ * Hysteresis: a writer that sleeps because the ring is (nearly) full says so
+ * (wants_space), and the reader's commits wake it only once half the ring is
+ * free, instead of once per chunk taken; one wake-up then refills half the
+ * ring. A wake-up held back this way is owed: the reader sends it before it
+ * sleeps itself, so the two sides never both sleep on each other. A reader
+ * that waits through the select descriptor does not come back through
+ * shbuf_wait() before it sleeps, so its commits never hold a wake-up back.
+ *
  * Several threads of one process may wait on one handle. Only one of them
  * sleeps in the wake-up channel; the others sleep on a condition variable and
  * are all woken when it returns, so one message can serve every waiter.
@@ -33,6 +41,7 @@
 struct seen_slot {
         uint64_t handle_id;
         uint32_t events;
+        bool wants_space; /* the last look was on the write side, with less than half free */
 };
 
 static _Thread_local struct seen_slot seen_slots[SEEN_SLOTS];
@@ -45,7 +54,7 @@ static struct seen_slot *seen_find(const shbuf *sb) {
         return NULL;
 }
 
-void shbuf__saw_events(shbuf *sb) {
+void shbuf__saw(shbuf *sb, enum shbuf__look look, uint64_t free_bytes) {
         struct seen_slot *s = seen_find(sb);
         if (!s) {
                 /* Round robin: a thread juggling more handles than slots only
@@ -54,30 +63,49 @@ void shbuf__saw_events(shbuf *sb) {
                 s->handle_id = sb->id;
         }
         s->events = atomic_load(&shbuf__self(sb)->events);
+        s->wants_space = look == SHBUF__LOOK_WRITE && free_bytes < sb->size / 2;
 }
 
 /* ---- waking the other side -------------------------------------------- */
 
-static void wake_other(shbuf *sb, bool always) {
-        struct shbuf__peer *o = shbuf__other(sb);
+/* Deliver a wake-up the way the sleeper asked for. */
+static void kick(shbuf *sb, uint32_t how) {
+        if (how == SHBUF__WAIT_FIFO && shbuf__fifo_kick(sb) == 0)
+                return;
+        (void) sb->backend->send(sb, !sb->side);
+}
 
-        atomic_fetch_add(&o->events, 1);
-        if (always) {
-                atomic_store(&o->waiting, 0);
-                (void) sb->backend->send(sb, !sb->side);
-        } else if (atomic_load(&o->waiting) && atomic_exchange(&o->waiting, 0)) {
-                (void) sb->backend->send(sb, !sb->side);
+/* Wake the other side if it is waiting; the flag is taken, so that only one
+ * committer sends for one sleep. */
+static void wake_if_waiting(shbuf *sb) {
+        struct shbuf__peer *o = shbuf__other(sb);
+        if (atomic_load(&o->waiting)) {
+                uint32_t how = atomic_exchange(&o->waiting, SHBUF__WAIT_NONE);
+                if (how != SHBUF__WAIT_NONE)
+                        kick(sb, how);
         }
 }
 
-void shbuf__after_commit(shbuf *sb) {
-        wake_other(sb, false);
+void shbuf__after_commit(shbuf *sb, uint64_t free_bytes) {
+        struct shbuf__peer *o = shbuf__other(sb);
+
+        atomic_fetch_add(&o->events, 1);
+        if (!atomic_load(&o->waiting))
+                return;
+        if (atomic_load(&o->wants_space) && free_bytes < sb->size / 2 && !sb->notifier) {
+                atomic_store(&sb->owed_wake, true);
+                return;
+        }
+        wake_if_waiting(sb);
 }
 
 int shbuf__notify(shbuf *sb) {
+        struct shbuf__peer *o = shbuf__other(sb);
         if (atomic_load(&sb->removed))
                 return -EPIPE;
-        wake_other(sb, true);
+        atomic_fetch_add(&o->events, 1);
+        uint32_t how = atomic_exchange(&o->waiting, SHBUF__WAIT_NONE);
+        kick(sb, how == SHBUF__WAIT_NONE ? SHBUF__WAIT_CHANNEL : how);
         return 0;
 }
 
@@ -162,16 +190,22 @@ static bool spin_for_events(shbuf *sb, uint32_t seen, int64_t deadline) {
  * One sleep of the thread that owns the channel. Returns 0 when something may
  * have happened, -ETIMEDOUT, -EINTR, -EPIPE.
  */
-static int sleep_once(shbuf *sb, uint32_t seen, int64_t deadline) {
+static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline) {
         struct shbuf__peer *me = shbuf__self(sb);
+        uint32_t seen = slot->events;
         int r;
+
+        /* About to sleep: a wake-up held back from the other side is due. */
+        if (atomic_exchange(&sb->owed_wake, false))
+                wake_if_waiting(sb);
 
         if (spin_for_events(sb, seen, deadline))
                 return 0;
         if (sb->notifier)
                 return shbuf__notifier_wait(sb, timeout_left(deadline));
 
-        atomic_store(&me->waiting, 1);
+        atomic_store(&me->wants_space, slot->wants_space);
+        atomic_store(&me->waiting, SHBUF__WAIT_CHANNEL);
         if (atomic_load(&me->events) != seen) {
                 atomic_store(&me->waiting, 0);
                 return 0;
@@ -203,7 +237,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
         if (!slot) {
                 /* This thread never looked at the status, so anything there is
                  * news to it: report at once and start tracking. */
-                shbuf__saw_events(sb);
+                shbuf__saw(sb, SHBUF__LOOK_OTHER, 0);
                 return 0;
         }
 
@@ -262,7 +296,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
 
                 sb->receiving = true;
                 pthread_mutex_unlock(&sb->mutex);
-                r = sleep_once(sb, slot->events, deadline);
+                r = sleep_once(sb, slot, deadline);
                 pthread_mutex_lock(&sb->mutex);
                 sb->receiving = false;
                 sb->wake_gen++;

@@ -96,11 +96,13 @@ typedef struct shbuf_options {
 /**
  * Create a shared buffer and become its provider.
  *
- * \param key  buffer key; 0 (IPC_PRIVATE) picks a free key, see shbuf_get_key()
+ * \param key  buffer key, any 32-bit value (SysV keys such as ipcmk's are often
+ *             negative as a key_t); 0 (IPC_PRIVATE) picks a free key, see
+ *             shbuf_get_key()
  * \param size data bytes in the ring, exactly; must be > 0
  * \return a new handle, or NULL with errno set:
  *         EEXIST (the key is taken, by a buffer or by a foreign object),
- *         EINVAL (size is 0, or key is negative),
+ *         EINVAL (size is 0),
  *         ENOMEM, ENOSPC, EFBIG (over a system limit or out of memory),
  *         EINVAL (SHBUF_BACKEND names no backend), ENOTSUP (it names a
  *         backend this build lacks), or another error of the OS. On failure nothing is left behind.
@@ -136,8 +138,8 @@ SHBUF_EXPORT shbuf *shbuf_create_with(key_t key, unsigned long size, const shbuf
 /**
  * Like shbuf_open(), with options; a named backend restricts the search to it.
  *
- * \return as shbuf_open(); also EINVAL for an unknown backend name or a
- *         negative key, ENOTSUP for a backend this build lacks.
+ * \return as shbuf_open(); also EINVAL for an unknown backend name,
+ *         ENOTSUP for a backend this build lacks.
  */
 SHBUF_EXPORT shbuf *shbuf_open_with(key_t key, const shbuf_options *opts);
 

@@ -15,9 +15,9 @@
  * most 8 one-byte messages, inside the default fs.mqueue.msg_max of 10, so
  * an unprivileged user can create buffers; wake-ups coalesce anyway.
  *
- * On Linux a message queue descriptor can be polled, so this backend has no
- * recv(): the core polls recv_fd() together with the peer's pidfd, and the
- * select descriptor needs no notifier thread.
+ * On Linux a message queue descriptor can be polled, so the select
+ * descriptor polls the queue itself, with no notifier thread. Waits block in
+ * mq_receive() on a second, blocking descriptor of the same queue.
  *
  * The client derives every name from the key, so nothing in the (untrusted)
  * control block tells it what to open; sizes are checked with fstat().
@@ -50,7 +50,8 @@ _Static_assert(sizeof(struct posix_area) <= SHBUF__BACKEND_AREA, "backend area t
 
 struct posix {
         int ctl_fd, data_fd;
-        mqd_t mq[2]; /* indexed by side: the queue that wakes that side */
+        mqd_t mq[2];  /* indexed by side: the queue that wakes that side */
+        mqd_t mq_wait; /* our own queue again, blocking, for recv() */
         void *ctl, *data;
         size_t ctl_len, data_len;
         key_t key;
@@ -77,7 +78,7 @@ static struct posix *posix_new(key_t key) {
         if (!p)
                 return NULL;
         p->ctl_fd = p->data_fd = -1;
-        p->mq[0] = p->mq[1] = (mqd_t) -1;
+        p->mq[0] = p->mq[1] = p->mq_wait = (mqd_t) -1;
         p->key = key;
         return p;
 }
@@ -109,6 +110,8 @@ static void posix_detach(shbuf *sb, bool remove) {
         for (int i = 0; i < 2; i++)
                 if (p->mq[i] != (mqd_t) -1)
                         mq_close(p->mq[i]);
+        if (p->mq_wait != (mqd_t) -1)
+                mq_close(p->mq_wait);
         if (remove)
                 unlink_all(p->key);
         free(p);
@@ -149,6 +152,18 @@ static int make_mq(key_t key, enum object o, int mode, mqd_t *ret) {
         return 0;
 }
 
+/*
+ * A second, blocking descriptor of this side's queue: a wait then costs one
+ * mq_receive() like a pipe's read(), where the non-blocking one (kept for
+ * polling and draining) would cost a poll() and a receive.
+ */
+static int open_wait_queue(struct posix *p, int side) {
+        char name[NAME_MAX_LEN];
+        object_name(name, p->key, side == SHBUF__PROVIDER ? OBJ_MQ_PROVIDER : OBJ_MQ_CLIENT);
+        p->mq_wait = mq_open(name, O_RDONLY | O_CLOEXEC);
+        return p->mq_wait == (mqd_t) -1 ? -errno : 0;
+}
+
 static int map(int fd, size_t len, void **ret) {
         void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (m == MAP_FAILED)
@@ -175,7 +190,8 @@ static int posix_create(shbuf *sb, key_t key, int mode) {
                 goto fail;
         if ((r = make_shm(key, OBJ_DATA, mode, sb->size, &p->data_fd)) < 0 ||
             (r = make_mq(key, OBJ_MQ_PROVIDER, mode, &p->mq[SHBUF__PROVIDER])) < 0 ||
-            (r = make_mq(key, OBJ_MQ_CLIENT, mode, &p->mq[SHBUF__CLIENT])) < 0)
+            (r = make_mq(key, OBJ_MQ_CLIENT, mode, &p->mq[SHBUF__CLIENT])) < 0 ||
+            (r = open_wait_queue(p, SHBUF__PROVIDER)) < 0)
                 goto fail;
         p->ctl_len = SHBUF__CONTROL_SIZE;
         p->data_len = sb->size;
@@ -261,6 +277,9 @@ static int posix_attach_rest(shbuf *sb) {
                 if (p->mq[side] == (mqd_t) -1)
                         return errno == ENOENT ? -EPROTO : -errno;
         }
+        r = open_wait_queue(p, SHBUF__CLIENT);
+        if (r < 0)
+                return r == -ENOENT ? -EPROTO : r;
         sb->data = p->data;
         return 0;
 }
@@ -314,6 +333,13 @@ static int posix_send(shbuf *sb, int side) {
                 return 0;
         /* A full queue holds wake-ups already: coalescing, not an error. */
         return errno == EAGAIN ? 0 : -errno;
+}
+
+static int posix_recv(shbuf *sb) {
+        char c[1];
+        if (mq_receive(P(sb)->mq_wait, c, sizeof(c), NULL) >= 0)
+                return 0;
+        return errno == EINTR ? -EINTR : -EPIPE;
 }
 
 static int posix_recv_fd(shbuf *sb) {
@@ -403,7 +429,7 @@ const struct shbuf__backend shbuf__backend_posix = {
         .lock_sleep = posix_lock_sleep,
         .lock_wake = posix_lock_wake,
         .send = posix_send,
-        .recv = NULL,
+        .recv = posix_recv,
         .recv_fd = posix_recv_fd,
         .drain = posix_drain,
         .list = posix_list,

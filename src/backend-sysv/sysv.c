@@ -390,7 +390,8 @@ static int sysv_remove_key(key_t key) {
                 semctl(a.sem_id, 0, IPC_RMID);
         if (check_msg(a.msg_id, key) == 0)
                 msgctl(a.msg_id, IPC_RMID, NULL);
-        if (shmctl(id, IPC_RMID, NULL) < 0)
+        /* A provider woken by the eviction may have removed it already. */
+        if (shmctl(id, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
                 return -errno;
         return 0;
 }

@@ -89,8 +89,9 @@ struct shbuf__backend {
         /* Queue a wake-up for side, never blocking; a full queue is success. */
         int (*send)(shbuf *sb, int side);
         /* Take one wake-up for this handle's side, blocking without limit:
-         * 0, -EINTR, or -EPIPE when the channel was removed. NULL for
-         * backends with SHBUF__CAP_POLLABLE (the core polls recv_fd). */
+         * 0, -EINTR, or -EPIPE when the channel was removed. The peer's
+         * death and deadlines reach it as wake-ups sent by the core's
+         * sentinel thread. */
         int (*recv)(shbuf *sb);
         /* Pollable descriptor of this side's channel (SHBUF__CAP_POLLABLE),
          * or -EOPNOTSUPP. */

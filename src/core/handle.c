@@ -140,7 +140,7 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
         const struct shbuf__backend *b;
         int r;
 
-        if (size == 0 || key < 0 || (opts && opts->flags != 0))
+        if (size == 0 || (opts && opts->flags != 0))
                 return -EINVAL;
         if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX)
                 return -EFBIG;
@@ -221,7 +221,7 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
         const struct shbuf__backend *b;
         int r = -ENOENT;
 
-        if (key < 0 || (opts && opts->flags != 0))
+        if (opts && opts->flags != 0)
                 return -EINVAL;
         if (opts && opts->backend) {
                 r = backend_by_name(opts->backend, &b);

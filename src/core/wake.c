@@ -120,31 +120,9 @@ static int timeout_left(int64_t deadline) {
         return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
-/* Poll the backend's own descriptor and the peer's pidfd. */
-static int sleep_pollable(shbuf *sb, int64_t deadline) {
-        struct pollfd p[2] = {
-                {.fd = sb->backend->recv_fd(sb), .events = POLLIN},
-                {.fd = atomic_load(&sb->peer_died) ? -1 : sb->peer_pidfd, .events = POLLIN},
-        };
-        int n = poll(p, 2, timeout_left(deadline));
-        if (n < 0)
-                return -errno;
-        if (n == 0)
-                return -ETIMEDOUT;
-        if (p[1].revents & POLLIN)
-                atomic_store(&sb->peer_died, true);
-        if (p[0].revents & POLLIN) {
-                int r = sb->backend->drain(sb);
-                if (r < 0)
-                        return r;
-        }
-        if (p[0].revents & (POLLERR | POLLNVAL))
-                return -EPIPE;
-        return 0;
-}
-
-/* Block in a channel that cannot be polled; the sentinel thread turns the
- * peer's death and the deadline into wake-up messages. */
+/* Block in the backend's channel; the sentinel thread turns the peer's death
+ * and the deadline into wake-up messages, so the sleep itself is one system
+ * call, like a pipe's read(). */
 static int sleep_blocking(shbuf *sb, int64_t deadline) {
         int r = shbuf__sentinel_arm(sb, deadline);
         if (r < 0)
@@ -221,10 +199,7 @@ static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline)
                         return -EPIPE;
                 }
         }
-        if (sb->backend->caps & SHBUF__CAP_POLLABLE)
-                r = sleep_pollable(sb, deadline);
-        else
-                r = sleep_blocking(sb, deadline);
+        r = sleep_blocking(sb, deadline);
         atomic_store(&me->waiting, 0);
         return r;
 }

@@ -1,0 +1,651 @@
+/*
+ * Crashed peers and removed objects (issue 6, "Crashes and removal"):
+ *
+ *   - a peer killed with SIGKILL while this side is blocked in shbuf_wait(),
+ *     in poll() on the select descriptor, or waiting for the status lock the
+ *     dead peer held: EPIPE (or the lock) within 1 s;
+ *   - a holder that died with the lock held and the status half-written:
+ *     the next call recovers the lock and validates the status (EPROTO for
+ *     an impossible one, never a crash, never the lock left held);
+ *   - an idle wait with a healthy peer costs (almost) no CPU and no
+ *     periodic wake-ups;
+ *   - a provider killed without shbuf_free(): shbuf_gc() removes its
+ *     objects (not while a live client is attached), then the key can be
+ *     created again; a client killed without shbuf_free() does not keep a
+ *     new client out;
+ *   - objects removed under a running pair (shbuf_remove(), ipcrm,
+ *     shm_unlink + mq_unlink): both sides get EPIPE, no crash, no hang.
+ *
+ * Peers are forked children that open the buffer anew. Registered once per
+ * compiled backend.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rel-util.h"
+
+extern char **environ;
+
+#define RING 65536
+
+/* ---- peers ---------------------------------------------------------------- */
+
+enum peer_mode {
+        PEER_OPEN = 1 << 0,   /* open (else create) */
+        PEER_LOCK = 1 << 1,   /* take the status lock before saying ready */
+        PEER_SCRIBBLE = 1 << 2, /* with the lock held, make the status impossible */
+        PEER_HALF = 1 << 3,   /* with the lock held, write a valid but new status */
+};
+
+/*
+ * A peer that creates or opens the buffer, says 'r', then obeys: 'n' notify,
+ * 'w' write "hello", 'f' free and exit, 'k' die at once (SIGKILL itself).
+ * 'E' and the errno as exit code if creating or opening failed.
+ */
+static int p_peer(key_t key, int in, int out, void *arg) {
+        int mode = (int) (intptr_t) arg;
+        shbuf *sb = mode & PEER_OPEN ? shbuf_open(key) : shbuf_create(key, RING);
+        if (!sb) {
+                int e = errno;
+                r_put(out, 'E');
+                return e;
+        }
+        if (mode & PEER_LOCK) {
+                if (shbuf_status_lock(sb) < 0) {
+                        r_put(out, 'L');
+                        return 1;
+                }
+                shbuf_status *st = shbuf_get_status(sb);
+                if (mode & PEER_SCRIBBLE)
+                        st->length = RING + 1; /* impossible: more unread bytes than the ring holds */
+                if (mode & PEER_HALF) {
+                        st->read_idx = 7;
+                        st->length = 3;
+                }
+        }
+        r_put(out, 'r');
+        for (;;) {
+                char c = r_get(in, 60000);
+                switch (c) {
+                case 'n':
+                        r_put(out, shbuf_notify(sb) == 0 ? 'n' : 'E');
+                        break;
+                case 'w':
+                        r_put(out, shbuf_write(sb, (const unsigned char *) "hello", 5) == 5 ? 'w' : 'E');
+                        break;
+                case 'k':
+                        raise(SIGKILL);
+                        break;
+                case 'f':
+                        shbuf_free(sb);
+                        return 0;
+                default: /* EOF: as if it crashed */
+                        _exit(0);
+                }
+        }
+}
+
+static struct r_child start_peer(key_t key, int mode) {
+        struct r_child c = r_fork(p_peer, key, (void *) (intptr_t) mode);
+        ck_assert_int_gt(c.pid, 0);
+        char r = r_get(c.from, 10000);
+        ck_assert_msg(r == 'r', "the peer did not get ready (%c)", r ? r : '?');
+        return c;
+}
+
+/* ---- the killer: SIGKILLs a pid after a delay, from a thread ---------------- */
+
+struct killer {
+        pthread_t thread;
+        pid_t pid;
+        int delay_ms;
+        _Atomic int64_t killed_at;
+};
+
+static void *killer_main(void *arg) {
+        struct killer *k = arg;
+        t_sleep_ms(k->delay_ms);
+        atomic_store(&k->killed_at, t_now_ms());
+        kill(k->pid, SIGKILL);
+        return NULL;
+}
+
+static void killer_start(struct killer *k, pid_t pid, int delay_ms) {
+        k->pid = pid;
+        k->delay_ms = delay_ms;
+        atomic_store(&k->killed_at, 0);
+        ck_assert_int_eq(pthread_create(&k->thread, NULL, killer_main, k), 0);
+}
+
+static int64_t killer_join(struct killer *k) {
+        pthread_join(k->thread, NULL);
+        return atomic_load(&k->killed_at);
+}
+
+/* ---- killed while blocked ------------------------------------------------- */
+
+enum blocked_in { IN_WAIT, IN_POLL, IN_LOCK };
+static const char *const blocked_name[] = {"shbuf_wait", "poll on the select descriptor", "the status lock"};
+
+/*
+ * _i: bit 0 = the test is the client (the killed peer is the provider),
+ * _i / 2 = where the test is blocked.
+ */
+START_TEST(test_killed_while_blocked) {
+        const bool test_is_client = _i % 2;
+        const enum blocked_in where = (enum blocked_in) (_i / 2);
+        const key_t key = t_key(0);
+        shbuf *sb = NULL;
+        struct r_child peer;
+        struct killer k;
+        int mode = where == IN_LOCK ? PEER_LOCK : 0;
+
+        if (test_is_client) {
+                peer = start_peer(key, mode);
+                sb = shbuf_open(key);
+                ck_assert_msg(sb != NULL, "shbuf_open: %s", strerror(errno));
+        } else {
+                sb = t_create(key, RING);
+                ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+                peer = start_peer(key, mode | PEER_OPEN);
+        }
+        int fd = -1;
+        if (where == IN_POLL) {
+                ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
+                fd = shbuf_get_select_fd(sb);
+                ck_assert_int_ge(fd, 0);
+                /* Drain what the connection itself produced. */
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, 0) > 0)
+                        ck_assert_int_eq(shbuf_post_select(sb), 0);
+        }
+        if (where != IN_LOCK)
+                ck_assert_int_eq(shbuf_is_empty(sb), 1);
+
+        killer_start(&k, peer.pid, 300);
+        int r = 0, err = 0, wakeups = 0;
+        const int64_t deadline = t_now_ms() + 5000;
+        switch (where) {
+        case IN_WAIT:
+                while ((r = shbuf_wait(sb)) == 0 && t_now_ms() < deadline)
+                        wakeups++;
+                err = errno;
+                break;
+        case IN_POLL:
+                for (;;) {
+                        struct pollfd p = {.fd = fd, .events = POLLIN};
+                        int n = poll(&p, 1, (int) (deadline - t_now_ms()));
+                        if (n <= 0) {
+                                r = 0;
+                                break;
+                        }
+                        r = shbuf_post_select(sb);
+                        err = errno;
+                        if (r < 0)
+                                break;
+                        wakeups++;
+                }
+                break;
+        case IN_LOCK:
+                r = shbuf_status_lock(sb);
+                err = errno;
+                break;
+        }
+        const int64_t returned = t_now_ms();
+        const int64_t killed = killer_join(&k);
+        r_finish(&peer, 5000);
+
+        if (where == IN_LOCK) {
+                ck_assert_msg(r == 0, "shbuf_status_lock after the holder died: %s", strerror(err));
+                ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+                /* The status the dead holder left is validated and usable. */
+                ck_assert_int_eq(shbuf_is_empty(sb), 1);
+                ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "x", 1), 1);
+                shbuf_info info;
+                ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
+                ck_assert_uint_ge(info.lock_recoveries, 1);
+        } else {
+                ck_assert_msg(r == -1 && err == EPIPE, "%s: returned %d (%s) after the peer was killed",
+                              blocked_name[where], r, r < 0 ? strerror(err) : "no error");
+                /* A few wake-ups from the connection are fine, a stream of them is not. */
+                ck_assert_int_le(wakeups, 3);
+        }
+        ck_assert_msg(killed > 0 && returned >= killed, "returned before the peer was killed");
+        ck_assert_msg(returned - killed < 1000, "%s: returned %lld ms after the peer was killed",
+                      blocked_name[where], (long long) (returned - killed));
+        fprintf(stderr, "%s, test is %s: returned %lld ms after the kill\n", blocked_name[where],
+                test_is_client ? "client" : "provider", (long long) (returned - killed));
+
+        shbuf_free(sb);
+        if (test_is_client) {
+                /* The provider died: its objects stay until removed. */
+                ck_assert_int_eq(shbuf_remove(key, NULL), 0);
+        }
+        char desc[512];
+        ck_assert_msg(r_objects(key, peer.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+}
+END_TEST
+
+/*
+ * The holder died in the middle of an update: with an impossible status the
+ * next callers get EPROTO (the lock recovered and not kept), with a valid
+ * one they go on with it.
+ */
+START_TEST(test_dead_holder_status_validated) {
+        const bool impossible = _i == 0;
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        struct r_child peer = start_peer(key, PEER_OPEN | PEER_LOCK | (impossible ? PEER_SCRIBBLE : PEER_HALF));
+        r_put(peer.to, 'k');
+        r_finish(&peer, 5000);
+
+        int64_t t0 = t_now_ms();
+        if (impossible) {
+                errno = 0;
+                ck_assert_int_eq(shbuf_is_empty(sb), -1);
+                ck_assert_int_eq(errno, EPROTO);
+                ck_assert_msg(t_now_ms() - t0 < 1000, "the lock was recovered only after %lld ms",
+                              (long long) (t_now_ms() - t0));
+                /* Every helper refuses, and none keeps the lock: each returns at once. */
+                unsigned char buf[16];
+                unsigned long l;
+                t0 = t_now_ms();
+                errno = 0;
+                ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), -1);
+                ck_assert_int_eq(errno, EPROTO);
+                ck_assert_int_eq(shbuf_write(sb, buf, sizeof(buf)), -1);
+                ck_assert_int_eq(errno, EPROTO);
+                ck_assert_ptr_null(shbuf_get_read_pointer(sb, &l));
+                ck_assert_int_eq(errno, EPROTO);
+                ck_assert_ptr_null(shbuf_get_write_pointer(sb, &l));
+                ck_assert_int_eq(shbuf_inc_read_pointer(sb, 1), -1);
+                ck_assert_int_eq(shbuf_inc_write_pointer(sb, 1), -1);
+                ck_assert_int_eq(shbuf_is_full(sb), -1);
+                ck_assert_int_eq(shbuf_reset(sb), -1);
+                ck_assert_int_eq(errno, EPROTO);
+                ck_assert_int_eq(shbuf_status_lock(sb), -1);
+                ck_assert_int_eq(errno, EPROTO);
+                ck_assert_msg(t_now_ms() - t0 < 500, "refusing took %lld ms: is the lock kept?",
+                              (long long) (t_now_ms() - t0));
+                /* Repair it by hand (we are the provider): usable again. */
+                memset(shbuf_get_status(sb), 0, sizeof(shbuf_status));
+                ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        } else {
+                ck_assert_int_eq(shbuf_is_empty(sb), 0);
+                ck_assert_msg(t_now_ms() - t0 < 1000, "the lock was recovered only after %lld ms",
+                              (long long) (t_now_ms() - t0));
+                unsigned long l;
+                unsigned char *p = shbuf_get_read_pointer(sb, &l);
+                ck_assert_ptr_eq(p, shbuf_get_pointer(sb) + 7);
+                ck_assert_uint_eq(l, 3);
+                ck_assert_int_eq(shbuf_inc_read_pointer(sb, 3), 0);
+                ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        }
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
+        ck_assert_uint_ge(info.lock_recoveries, 1);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- idle costs nothing ----------------------------------------------------- */
+
+struct idle_report {
+        int64_t cpu_us;
+        long switches;
+        int result, err;
+};
+
+/* Open, block once (wait or poll) until the provider notifies, report. */
+static int p_idle(key_t key, int in, int out, void *arg) {
+        const bool use_poll = arg != NULL;
+        struct idle_report rep = {0};
+        shbuf *sb = shbuf_open(key);
+        int fd = -1;
+        if (!sb)
+                return 10;
+        if (use_poll) {
+                if (shbuf_notify_enable(sb, 1) < 0 || (fd = shbuf_get_select_fd(sb)) < 0)
+                        return 11;
+        }
+        (void) shbuf_is_empty(sb);
+        /* Let the connection settle (the provider's wake-up for our open). */
+        t_sleep_ms(50);
+        if (use_poll)
+                (void) shbuf_post_select(sb);
+        (void) shbuf_is_empty(sb);
+        int64_t cpu0 = r_cpu_us();
+        long sw0 = r_voluntary_switches();
+        r_put(out, 'r');
+        if (use_poll) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                rep.result = poll(&p, 1, 20000) == 1 ? shbuf_post_select(sb) : -2;
+        } else {
+                rep.result = shbuf_wait(sb);
+        }
+        rep.err = errno;
+        rep.cpu_us = r_cpu_us() - cpu0;
+        rep.switches = r_voluntary_switches() - sw0;
+        (void) !t_write_all(out, &rep, sizeof(rep));
+        (void) r_get(in, 10000);
+        shbuf_free(sb);
+        return 0;
+}
+
+START_TEST(test_idle_wait_costs_nothing) {
+        const bool use_poll = _i == 1;
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        struct r_child c = r_fork(p_idle, key, use_poll ? (void *) 1 : NULL);
+        ck_assert_int_gt(c.pid, 0);
+        ck_assert_int_eq(r_get(c.from, 10000), 'r');
+        /* The child sleeps with a healthy peer for 3 s. */
+        t_sleep_ms(3000);
+        ck_assert_int_eq(shbuf_notify(sb), 0);
+        struct idle_report rep;
+        ck_assert_int_eq(r_get_n(c.from, &rep, sizeof(rep), 5000), 0);
+        r_put(c.to, 'f');
+        ck_assert_int_eq(r_finish(&c, 5000), 0);
+        shbuf_free(sb);
+
+        ck_assert_msg(rep.result == 0, "the idle %s returned %d (%s)", use_poll ? "poll" : "wait", rep.result,
+                      strerror(rep.err));
+        fprintf(stderr, "idle %s for 3 s: %lld us CPU, %ld voluntary context switches\n",
+                use_poll ? "poll" : "wait", (long long) rep.cpu_us, rep.switches);
+        /* The goal is < 1 ms per 10 s; allow noise (and the sanitizers'
+         * heavier thread start), but not a periodic wake-up: one every
+         * 200 ms would be 15 switches. */
+        ck_assert_msg(rep.cpu_us < (r_sanitized() ? 20000 : 3000), "%lld us of CPU while idle for 3 s",
+                      (long long) rep.cpu_us);
+        ck_assert_msg(rep.switches <= 6, "%ld context switches while idle for 3 s: periodic wake-ups",
+                      rep.switches);
+}
+END_TEST
+
+/* ---- crashed without shbuf_free ------------------------------------------- */
+
+static bool gc_lists(key_t key, int dry_run) {
+        shbuf_info *items = NULL;
+        size_t n = 0;
+        bool found = false;
+        ck_assert_int_eq(shbuf_gc(dry_run, &items, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                found = found || items[i].key == key;
+        free(items);
+        return found;
+}
+
+START_TEST(test_gc_after_provider_killed) {
+        const key_t key = t_key(1);
+        struct r_child p = start_peer(key, 0);
+        pid_t ppid = p.pid;
+        ck_assert_int_eq(r_get((r_put(p.to, 'w'), p.from), 5000), 'w');
+
+        /* A live client keeps the buffer from being garbage. */
+        shbuf *client = shbuf_open(key);
+        ck_assert_msg(client != NULL, "shbuf_open: %s", strerror(errno));
+        kill(ppid, SIGKILL);
+        r_finish(&p, 5000);
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
+        ck_assert_int_eq(info.provider_alive, 0);
+        ck_assert_int_eq(info.client_alive, 1);
+        ck_assert_msg(!gc_lists(key, 1), "gc would remove a buffer with a live client");
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
+
+        /* The client reads what the dead provider wrote, then leaves. */
+        unsigned char buf[8];
+        ck_assert_int_eq(shbuf_read(client, buf, sizeof(buf)), 5);
+        ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+        shbuf_free(client);
+
+        ck_assert_msg(gc_lists(key, 1), "gc does not see the stale buffer");
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0); /* a dry run removes nothing */
+        ck_assert_msg(gc_lists(key, 0), "gc did not remove the stale buffer");
+        errno = 0;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
+        ck_assert_int_eq(errno, ENOENT);
+        char desc[512];
+        ck_assert_msg(r_objects(key, ppid, desc, sizeof(desc)) == 0, "gc left: %s", desc);
+
+        /* The key is free again. */
+        shbuf *sb = t_create(key, RING);
+        ck_assert_msg(sb != NULL, "shbuf_create after gc: %s", strerror(errno));
+        shbuf_free(sb);
+}
+END_TEST
+
+START_TEST(test_client_killed_while_waiting) {
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+
+        struct r_child c = start_peer(key, PEER_OPEN);
+        ck_assert_int_eq(shbuf_is_connected(sb), 1);
+        kill(c.pid, SIGKILL);
+        r_finish(&c, 5000);
+        ck_assert_int_eq(shbuf_is_connected(sb), 0);
+
+        /* A new client gets in at once (no EBUSY) and is heard. */
+        for (int round = 0; round < 3; round++) {
+                struct r_child d = r_fork(p_peer, key, (void *) (intptr_t) PEER_OPEN);
+                char r = r_get(d.from, 10000);
+                int code = r == 'r' ? 0 : r_finish(&d, 5000);
+                ck_assert_msg(r == 'r', "a new client could not open: %s", code > 0 ? strerror(code) : "?");
+                r_put(d.to, 'w');
+                ck_assert_int_eq(r_get(d.from, 5000), 'w');
+                unsigned char buf[8];
+                ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 5);
+                ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+                /* Leave the way the next round needs: killed, then freed. */
+                if (round % 2 == 0) {
+                        r_put(d.to, 'k');
+                        r_finish(&d, 5000);
+                } else {
+                        r_put(d.to, 'f');
+                        ck_assert_int_eq(r_finish(&d, 5000), 0);
+                }
+        }
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- objects removed under a running pair --------------------------------- */
+
+enum removal { RM_API, RM_IPCRM, RM_UNLINK };
+static const char *const removal_name[] = {"shbuf_remove", "ipcrm", "shm_unlink + mq_unlink"};
+
+/*
+ * One end of a running pair: the provider writes, the client reads, both
+ * wait when they cannot move. Exit code: 0 once a call failed with EPIPE,
+ * 3 when nothing failed for 20 s, 4 on another error (printed).
+ */
+static int p_stream(key_t key, int in, int out, void *arg) {
+        const bool provider = arg != NULL;
+        static unsigned char buf[4096];
+        uint64_t moved = 0;
+        bool told = false;
+        shbuf *sb = provider ? shbuf_create(key, RING) : shbuf_open(key);
+        (void) in;
+        if (!sb) {
+                fprintf(stderr, "p_stream: %s: %s\n", provider ? "shbuf_create" : "shbuf_open", strerror(errno));
+                return 5;
+        }
+        r_put(out, 'r');
+        const int64_t deadline = t_now_ms() + 20000;
+        const char *what = NULL;
+        while (t_now_ms() < deadline) {
+                long n = provider ? shbuf_write(sb, buf, sizeof(buf)) : shbuf_read(sb, buf, sizeof(buf));
+                if (n < 0) {
+                        what = provider ? "shbuf_write" : "shbuf_read";
+                        break;
+                }
+                moved += (uint64_t) n;
+                if (!told && moved >= 4 * RING) {
+                        r_put(out, 'm');
+                        told = true;
+                }
+                if (n == 0 && shbuf_wait(sb) < 0) {
+                        what = "shbuf_wait";
+                        break;
+                }
+        }
+        int e = errno;
+        int code = what == NULL ? 3 : e == EPIPE ? 0 : 4;
+        if (code == 4)
+                fprintf(stderr, "p_stream (%s): %s failed: %s\n", provider ? "provider" : "client", what,
+                        strerror(e));
+        /* Whatever the state, nothing may crash now. */
+        (void) shbuf_is_empty(sb);
+        (void) shbuf_write(sb, buf, 10);
+        (void) shbuf_wait_timeout(sb, 0);
+        (void) shbuf_is_connected(sb);
+        shbuf_free(sb);
+        return code;
+}
+
+static int run_cmd(char *const argv[]) {
+        pid_t pid;
+        int status;
+        if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+                return -1;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -1;
+        return t_exit_code(status);
+}
+
+/* The IPC_PRIVATE segment (data block) that pid created, or -1. */
+static int data_segment_of(pid_t pid) {
+        FILE *f = fopen("/proc/sysvipc/shm", "re");
+        char line[512];
+        int found = -1;
+        if (!f)
+                return -1;
+        if (fgets(line, sizeof(line), f))
+                while (fgets(line, sizeof(line), f)) {
+                        long long k, id, size, cpid;
+                        unsigned long long perms;
+                        if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &id, &perms, &size, &cpid) == 5 &&
+                            k == 0 && cpid == pid && size == RING)
+                                found = (int) id;
+                }
+        fclose(f);
+        return found;
+}
+
+START_TEST(test_removed_under_running_pair) {
+        const enum removal how = (enum removal) _i;
+        const bool sysv = strcmp(t_backend(), "sysv") == 0;
+        if ((how == RM_IPCRM && !sysv) || (how == RM_UNLINK && sysv)) {
+                fprintf(stderr, "%s: not for the %s backend\n", removal_name[how], t_backend());
+                return;
+        }
+        const key_t key = t_key(2);
+        struct r_child prov = r_fork(p_stream, key, (void *) 1);
+        ck_assert_int_gt(prov.pid, 0);
+        ck_assert_int_eq(r_get(prov.from, 10000), 'r');
+        struct r_child cli = r_fork(p_stream, key, NULL);
+        ck_assert_int_gt(cli.pid, 0);
+        ck_assert_int_eq(r_get(cli.from, 10000), 'r');
+        /* Running: data moves both ways through the ring. */
+        ck_assert_int_eq(r_get(prov.from, 10000), 'm');
+        ck_assert_int_eq(r_get(cli.from, 10000), 'm');
+
+        char keyhex[32], idstr[32];
+        snprintf(keyhex, sizeof(keyhex), "0x%08x", (unsigned) key);
+        switch (how) {
+        case RM_API:
+                ck_assert_int_eq(shbuf_remove(key, NULL), 0);
+                break;
+        case RM_IPCRM: {
+                int id = data_segment_of(prov.pid);
+                ck_assert_int_ge(id, 0);
+                snprintf(idstr, sizeof(idstr), "%d", id);
+                char *argv[] = {"ipcrm", "-M", keyhex, "-S", keyhex, "-Q", keyhex, "-m", idstr, NULL};
+                ck_assert_int_eq(run_cmd(argv), 0);
+                break;
+        }
+        case RM_UNLINK: {
+                static const char *const shm[] = {"ctl", "data"}, *const mq[] = {"p", "c"};
+                char name[64];
+                for (int i = 0; i < 2; i++) {
+                        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, shm[i]);
+                        ck_assert_msg(shm_unlink(name) == 0, "shm_unlink %s: %s", name, strerror(errno));
+                        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, mq[i]);
+                        ck_assert_msg(mq_unlink(name) == 0, "mq_unlink %s: %s", name, strerror(errno));
+                }
+                break;
+        }
+        }
+        const int64_t removed = t_now_ms();
+        int pc = r_finish(&prov, 5000), cc = r_finish(&cli, 5000);
+        const int64_t took = t_now_ms() - removed;
+        ck_assert_msg(pc == 0, "%s: the provider ended with %d (status %d)", removal_name[how], pc,
+                      r_last_status);
+        ck_assert_msg(cc == 0, "%s: the client ended with %d (status %d)", removal_name[how], cc,
+                      r_last_status);
+        fprintf(stderr, "%s under a running pair: both ended with EPIPE within %lld ms\n", removal_name[how],
+                (long long) took);
+        char desc[512];
+        ck_assert_msg(r_objects(key, prov.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+}
+END_TEST
+
+/* ---- the runner --------------------------------------------------------------- */
+
+static int leaked;
+
+static void sweep_teardown(void) {
+        leaked += t_sweep();
+}
+
+static TCase *tcase(Suite *s, const char *name, int timeout) {
+        TCase *tc = tcase_create(name);
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, timeout);
+        suite_add_tcase(s, tc);
+        return tc;
+}
+
+int main(void) {
+        Suite *s = suite_create("crash");
+        TCase *tc;
+
+        t_init();
+        tc = tcase(s, "killed", 20);
+        tcase_add_loop_test(tc, test_killed_while_blocked, 0, 6);
+        tcase_add_loop_test(tc, test_dead_holder_status_validated, 0, 2);
+        tcase_add_loop_test(tc, test_idle_wait_costs_nothing, 0, 2);
+
+        tc = tcase(s, "leftovers", 30);
+        tcase_add_test(tc, test_gc_after_provider_killed);
+        tcase_add_test(tc, test_client_killed_while_waiting);
+        tcase_add_loop_test(tc, test_removed_under_running_pair, 0, 3);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        leaked += t_sweep();
+        if (leaked > 0)
+                fprintf(stderr, "check_crash: %d IPC objects were left behind\n", leaked);
+        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -437,7 +437,7 @@ SHBUF_EXPORT int shbuf_gc(int dry_run, shbuf_info **ret, size_t *count);
 #define SHBUF_USE_BACKEND "sysv"
 #endif
 #if defined(SHBUF_USE_BACKEND) && !defined(SHBUF_BUILDING_LIBRARY)
-#define shbuf_create(key, size) \
+#define shbuf_create(key, size)                                                                             \
         shbuf_create_with((key), (size), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})
 #define shbuf_open(key) shbuf_open_with((key), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})
 #endif

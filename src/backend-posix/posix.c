@@ -50,7 +50,7 @@ _Static_assert(sizeof(struct posix_area) <= SHBUF__BACKEND_AREA, "backend area t
 
 struct posix {
         int ctl_fd, data_fd;
-        mqd_t mq[2];  /* indexed by side: the queue that wakes that side */
+        mqd_t mq[2];   /* indexed by side: the queue that wakes that side */
         mqd_t mq_wait; /* our own queue again, blocking, for recv() */
         void *ctl, *data;
         size_t ctl_len, data_len;

@@ -38,8 +38,8 @@ struct _shbuf {
          * by design in the wait fan-out (pthread_cond_wait). */
         pthread_mutex_t mutex;
         pthread_cond_t cond;
-        bool receiving;    /* one thread is blocked in the channel */
-        uint64_t wake_gen; /* bumped whenever that thread returns */
+        bool receiving;           /* one thread is blocked in the channel */
+        uint64_t wake_gen;        /* bumped whenever that thread returns */
         int64_t alive_checked_ms; /* when the receiver last checked the objects */
 
         uint32_t peer_pid; /* pid the pidfd refers to, 0 if none */

@@ -9,8 +9,8 @@
  *
  * A holder that died leaves its pid in the word. Sleepers wake up every
  * LOCK_RECHECK_MS while the lock stays taken and take it over when the owner
- * is dead, or at once when the word holds a pid that is neither side's; the status is validated under the lock on every use anyway, so a
- * half-done update of a dead holder is caught as EPROTO rather than trusted.
+ * is dead, or at once when the word holds a pid that is neither side's; the status is validated under the
+ * lock on every use anyway, so a half-done update of a dead holder is caught as EPROTO rather than trusted.
  * These periodic wake-ups happen only while somebody waits for the lock.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

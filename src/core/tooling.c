@@ -127,14 +127,16 @@ int shbuf__list(shbuf_info **ret, size_t *count) {
  * so that a peer blocked in a wait returns EPIPE now instead of sleeping on
  * a channel that no longer has anybody at the other end.
  */
-static void evict_peers(const struct shbuf__backend *b, key_t key) {
-        shbuf probe = { .backend = b, .peer_pidfd = -1, .key = key };
+static bool evict_peers(const struct shbuf__backend *b, key_t key) {
+        shbuf probe = {.backend = b, .peer_pidfd = -1, .key = key};
+        bool found = false;
         if (b->attach_control(&probe, key) < 0)
-                return;
+                return false;
         if (shbuf__control_validate(probe.control, probe.control_size, b->id) == 0 &&
             probe.control->key == (int32_t) key) {
                 probe.size = probe.control->data_size;
-                if (b->attach_rest(&probe) == 0)
+                found = b->attach_rest(&probe) == 0;
+                if (found)
                         for (int side = 0; side < 2; side++) {
                                 atomic_store(&probe.control->peer[side].state, SHBUF__PEER_DETACHED);
                                 atomic_fetch_add(&probe.control->peer[side].events, 1);
@@ -142,6 +144,7 @@ static void evict_peers(const struct shbuf__backend *b, key_t key) {
                         }
         }
         b->detach(&probe, false);
+        return found;
 }
 
 /* Wake-up FIFOs left by sides that died with notification enabled. */
@@ -163,8 +166,12 @@ int shbuf__remove(key_t key, const char *backend) {
                 const struct shbuf__backend *b = shbuf__backends[i];
                 if (backend && strcmp(backend, b->name) != 0)
                         continue;
-                evict_peers(b, key);
+                bool found = evict_peers(b, key);
                 r = b->remove_key(key);
+                /* A provider woken by the eviction frees its handle, and so
+                 * removes the buffer itself, maybe before we get to it. */
+                if (found && (r == -ENOENT || r == -EIDRM || r == -EINVAL))
+                        r = 0;
                 if (r == 0)
                         shbuf__remove_fifos(key);
                 if (r != -ENOENT)

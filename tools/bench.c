@@ -108,7 +108,8 @@ struct bcase {
         uint64_t chunk, total, ring;
         uint64_t iters, warm_iters;
         int idle_s;
-        unsigned goals; /* bit i: needed by goal_ids[i] */
+        unsigned spin_us; /* shbuf_set_spin() on both sides (L5), 0 = off */
+        unsigned goals;   /* bit i: needed by goal_ids[i] */
         bool baseline;
 
         struct sample smp[MAX_ROUNDS + 1]; /* index 0: the verification round */
@@ -956,6 +957,9 @@ static int worker_setup(struct worker *w, struct pair *p) {
                                 return fail(w, errno, "shbuf_open (%s): %s", c->backend, strerror(errno));
                 }
         }
+        for (int i = 0; i < nbufs && c->spin_us; i++)
+                if (shbuf_set_spin(w->sb[i], c->spin_us) < 0)
+                        return fail(w, errno, "shbuf_set_spin: %s", strerror(errno));
         if (c->kind == K_PINGPONG && w->role == 1) {
                 /* The initiator sends through the first buffer. */
                 shbuf *t = w->sb[0];
@@ -1611,6 +1615,19 @@ static void plan(void) {
                                 c->iters = cfg.pp_iters;
                                 c->warm_iters = warm;
                         }
+                        if (wk == 0) {
+                                /* L5: the same with the optional bounded spin. */
+                                snprintf(name, sizeof(name), "pingpong/%s/spin", cfg.backends[b]);
+                                struct bcase *s = add_case(name, K_PINGPONG, TR_SHBUF, "L5,L4");
+                                if (s) {
+                                        s->backend = cfg.backends[b];
+                                        s->wake = WK_WAIT;
+                                        s->ring = 64 * KIB;
+                                        s->spin_us = 50;
+                                        s->iters = cfg.pp_iters;
+                                        s->warm_iters = warm;
+                                }
+                        }
                         if (b == 0 && wk == 0) {
                                 c = add_case("pingpong/pipe+poll", K_PINGPONG, TR_PIPE, "L2,L3,L4");
                                 if (c) {
@@ -1897,13 +1914,13 @@ static void build_goals(void) {
                 g->status = "n/a";
                 snprintf(g->note, sizeof(g->note), "the SysV backend is not compiled in (or not selected)");
         }
-        if (all & goal_bit("L5")) {
-                struct goal_row *g = add_goal("L5", "-", NULL, NULL, M_NONE, "spinning round trip / pipe",
-                                              OP_LE, 0.1, NAN);
-                g->status = "n/a";
-                snprintf(g->note, sizeof(g->note),
-                         "the library has no spin-before-sleep option yet (shbuf.h), so there is nothing to "
-                         "measure");
+        for (int b = 0; b < cfg.nbackends && (all & goal_bit("L5")); b++) {
+                snprintf(name, sizeof(name), "pingpong/%s/spin", cfg.backends[b]);
+                struct bcase *sc = find_case(name);
+                /* shbuf_set_spin(sb, 50): both sides spin up to 50 us before sleeping. */
+                add_goal("L5", cfg.backends[b], sc, pp_pipe, M_RTT_RATIO, "spinning round trip / pipe", OP_LE,
+                         0.1, 0.05);
+                add_goal("L4", cfg.backends[b], sc, NULL, M_TAIL, "p99 / median round trip", OP_LE, 2, NAN);
         }
         for (int i = 0; i < ngoals; i++)
                 judge(&goals[i]);

@@ -346,12 +346,15 @@ static int posix_recv_fd(shbuf *sb) {
         return (int) P(sb)->mq[sb->side];
 }
 
-static int posix_drain(shbuf *sb) {
+static int posix_drain(shbuf *sb, int max) {
         char c[1];
         int n = 0;
-        while (mq_receive(P(sb)->mq[sb->side], c, sizeof(c), NULL) >= 0)
+        while (n < max) {
+                if (mq_receive(P(sb)->mq[sb->side], c, sizeof(c), NULL) < 0)
+                        return errno == EAGAIN ? n : -errno;
                 n++;
-        return errno == EAGAIN ? n : -errno;
+        }
+        return n;
 }
 
 /* Open the control object under key read-only and check it is ours. */

@@ -301,19 +301,6 @@ static int sysv_recv(shbuf *sb) {
         return errno == EINTR ? -EINTR : gone(errno);
 }
 
-static int sysv_recv_fd(shbuf *sb) {
-        (void) sb;
-        return -EOPNOTSUPP;
-}
-
-static int sysv_drain(shbuf *sb) {
-        struct wake_msg m;
-        int n = 0;
-        while (msgrcv(S(sb)->msg_id, &m, sizeof(m.mtext), sb->side + 1, IPC_NOWAIT) >= 0)
-                n++;
-        return errno == ENOMSG || errno == EINTR ? n : gone(errno);
-}
-
 /* Attach read-only to the segment with this id and check it is a SysV shbuf
  * control block; fills *ret_area. */
 static int peek_control(int shmid, key_t key, struct sysv_area *ret_area, uint64_t *ret_data_size) {
@@ -411,8 +398,6 @@ const struct shbuf__backend shbuf__backend_sysv = {
         .lock_wake = sysv_lock_wake,
         .send = sysv_send,
         .recv = sysv_recv,
-        .recv_fd = sysv_recv_fd,
-        .drain = sysv_drain,
         .list = sysv_list,
         .remove_key = sysv_remove_key,
 };

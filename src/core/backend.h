@@ -93,12 +93,12 @@ struct shbuf__backend {
          * death and deadlines reach it as wake-ups sent by the core's
          * sentinel thread. */
         int (*recv)(shbuf *sb);
-        /* Pollable descriptor of this side's channel (SHBUF__CAP_POLLABLE),
-         * or -EOPNOTSUPP. */
+        /* Only with SHBUF__CAP_POLLABLE (NULL otherwise): the pollable
+         * descriptor of this side's channel, and taking wake-ups from it. */
         int (*recv_fd)(shbuf *sb);
-        /* Discard pending wake-ups of this side without blocking; returns
-         * how many, or -EPIPE. */
-        int (*drain)(shbuf *sb);
+        /* Discard up to max pending wake-ups of this side without blocking;
+         * returns how many, or -EPIPE. */
+        int (*drain)(shbuf *sb, int max);
 
         /* Tooling: call fn for every buffer of this backend on the machine. */
         int (*list)(int (*fn)(const struct shbuf__found *f, void *userdata), void *userdata);

@@ -288,32 +288,46 @@ int shbuf__select_fd(shbuf *sb) {
         return n ? n->epfd : -EINVAL;
 }
 
+/* Take what woke us; how many wake-ups there were, or -errno. One system
+ * call in the usual case: a short read means the FIFO or pipe is empty, and
+ * a queue with more than one message left stays readable for the next round. */
+static int drain_source(shbuf *sb, struct shbuf__notifier *n) {
+        if (n->source == SOURCE_CHANNEL)
+                return sb->backend->drain(sb, 1);
+        char buf[64];
+        ssize_t got, total = 0;
+        while ((got = read(n->fd[0], buf, sizeof(buf))) == (ssize_t) sizeof(buf))
+                total += got;
+        return (int) (total + (got > 0 ? got : 0));
+}
+
+/* Whether the peer is gone; probing its pidfd costs a system call. */
+static bool peer_gone(shbuf *sb, bool probe) {
+        pthread_mutex_lock(&sb->mutex);
+        shbuf__peer_refresh(sb);
+        bool gone = shbuf__peer_gone(sb, probe);
+        pthread_mutex_unlock(&sb->mutex);
+        return gone;
+}
+
 int shbuf__post_select(shbuf *sb) {
         struct shbuf__notifier *n = sb->notifier;
-        int r = 0;
 
         if (!n)
                 return -EINVAL;
-        pthread_mutex_lock(&sb->mutex);
-        shbuf__peer_refresh(sb);
-        if (shbuf__peer_gone(sb, true)) {
-                /* Leave the descriptor readable: the peer is not coming back. */
-                pthread_mutex_unlock(&sb->mutex);
+        /* A peer that left is seen without a system call. Nothing is drained
+         * then: the descriptor stays readable, the peer is not coming back. */
+        if (peer_gone(sb, false))
                 return -EPIPE;
+        int r = drain_source(sb, n);
+        if (r < 0) {
+                atomic_store(&sb->removed, true);
+                return r;
         }
-        pthread_mutex_unlock(&sb->mutex);
-
-        if (n->source == SOURCE_CHANNEL) {
-                r = sb->backend->drain(sb);
-                if (r < 0) {
-                        atomic_store(&sb->removed, true);
-                        return r;
-                }
-        } else {
-                char buf[64];
-                while (read(n->fd[0], buf, sizeof(buf)) > 0)
-                        ;
-        }
+        /* Readable without a wake-up: the peer's pidfd, so it died. Only
+         * then is asking worth a system call. */
+        if (r == 0 && peer_gone(sb, true))
+                return -EPIPE;
         /* Re-arm. The program looks at the status after this call, so any
          * commit before this store is seen then, any later one wakes us. */
         arm(sb, n);

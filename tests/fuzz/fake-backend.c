@@ -29,11 +29,6 @@ static int fake_send(shbuf *sb, int side) {
         return 0;
 }
 
-static int fake_recv_fd(shbuf *sb) {
-        (void) sb;
-        return -EOPNOTSUPP;
-}
-
 const struct shbuf__backend shbuf__backend_fake = {
         .name = "fake",
         .id = 0x7f,
@@ -42,8 +37,6 @@ const struct shbuf__backend shbuf__backend_fake = {
         .lock_sleep = fake_lock_sleep,
         .lock_wake = fake_ok,
         .send = fake_send,
-        .recv_fd = fake_recv_fd,
-        .drain = fake_ok,
 };
 
 void fake_handle_init(shbuf *sb, struct shbuf__control *control, unsigned char *data, uint64_t size) {

@@ -434,7 +434,7 @@ static PyGetSetDef Buffer_getset[] = {
         {"closed", (getter) Buffer_get_closed, NULL, "True once close() was called.", NULL},
         {"connected", (getter) Buffer_get_connected, NULL,
          "True if the other side is attached and its process is alive.", NULL},
-        {NULL},
+        {NULL, NULL, NULL, NULL, NULL},
 };
 
 /* ---- status ------------------------------------------------------------- */
@@ -898,7 +898,7 @@ static PyMethodDef Buffer_methods[] = {
         {"notify", (PyCFunction) Buffer_notify, METH_NOARGS, Buffer_notify_doc},
         {"fileno", (PyCFunction) Buffer_fileno, METH_NOARGS, Buffer_fileno_doc},
         {"post_select", (PyCFunction) Buffer_post_select, METH_NOARGS, Buffer_post_select_doc},
-        {NULL},
+        {NULL, NULL, 0, NULL},
 };
 
 PyDoc_STRVAR(Buffer_doc, "One end of a shared buffer, made by shbuf.create() (the provider) or\n"
@@ -1038,7 +1038,7 @@ static PyMethodDef module_methods[] = {
         {"open", (PyCFunction) (void (*)(void)) shbuf_py_open, METH_VARARGS | METH_KEYWORDS, open_doc},
         {"backends", shbuf_py_backends, METH_NOARGS, backends_doc},
         {"default_backend", shbuf_py_default_backend, METH_NOARGS, default_backend_doc},
-        {NULL},
+        {NULL, NULL, 0, NULL},
 };
 
 PyDoc_STRVAR(module_doc, "Shared buffers: a byte ring in shared memory that streams data between\n"

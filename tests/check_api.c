@@ -782,6 +782,59 @@ START_TEST(test_wait_wakes_on_commit) {
 }
 END_TEST
 
+/*
+ * Hysteresis must not deadlock: a writer asleep for space is woken only once
+ * half the ring is free, but a reader that took less than that and then
+ * waits for data owes it the wake-up, and sends it before it sleeps.
+ */
+START_TEST(test_writer_woken_before_reader_sleeps) {
+        key_t key = t_key(0);
+        shbuf *sb = mk(0, 4096);
+        pid_t w = fork();
+        ck_assert_int_ge(w, 0);
+        if (w == 0) {
+                shbuf *c = shbuf_open(key);
+                unsigned char buf[512];
+                unsigned long total = 0;
+                memset(buf, 'x', sizeof(buf));
+                if (!c)
+                        _exit(10);
+                while (total < 4096 + 10) {
+                        unsigned long want = 4096 + 10 - total;
+                        long n = shbuf_write(c, buf, want < sizeof(buf) ? want : sizeof(buf));
+                        if (n < 0)
+                                _exit(11);
+                        if (n == 0 && shbuf_wait_timeout(c, 10000) < 0)
+                                _exit(12);
+                        total += (unsigned long) n;
+                }
+                /* Stay attached: leaving would wake the reader by itself. */
+                pause();
+                _exit(0);
+        }
+        t_note_pid(w);
+        int64_t t0 = t_now_ms();
+        while (shbuf_is_full(sb) != 1) {
+                ck_assert_int_lt(t_now_ms() - t0, 5000);
+                t_sleep_ms(5);
+        }
+        t_sleep_ms(50); /* let the writer fall asleep for space */
+        unsigned char buf[10];
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 10);
+        /* The writer needs those 10 bytes; the ring is far from half free.
+         * Our wait must still bring the writer's next bytes. */
+        t0 = t_now_ms();
+        while (shbuf_is_full(sb) != 1) {
+                int r = shbuf_wait_timeout(sb, 3000);
+                ck_assert_msg(r == 0, "reader wait: %s (the writer was never woken)", strerror(errno));
+                ck_assert_int_lt(t_now_ms() - t0, 3000);
+        }
+        kill(w, SIGKILL);
+        t_wait_child(w, 5000);
+        shbuf_free(sb);
+}
+END_TEST
+
 START_TEST(test_wait_timeout) {
         shbuf *sb = mk(0, 64);
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
@@ -1281,6 +1334,7 @@ int main(void) {
         tcase_add_test(tc, test_status_lock_edit_notify);
         tcase_add_test(tc, test_wait_wakes_on_commit);
         tcase_add_test(tc, test_wait_timeout);
+        tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
         tcase_add_test(tc, test_select_fd);
 
         tc = tcase(s, "backends");

@@ -84,7 +84,7 @@ enum shbuf__look {
         SHBUF__LOOK_WRITE, /* a write-side helper */
 };
 void shbuf__saw(shbuf *sb, enum shbuf__look look, uint64_t free_bytes);
-void shbuf__after_commit(shbuf *sb, uint64_t free_bytes);
+void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes);
 int shbuf__notify(shbuf *sb);
 int shbuf__wait(shbuf *sb, int timeout_ms);
 void shbuf__wake_init(shbuf *sb);

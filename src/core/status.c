@@ -78,7 +78,7 @@ static int commit(shbuf *sb, uint64_t n, int (*op)(struct shbuf__ring *, uint64_
                 shbuf__ring_store(&ring, &sb->control->status);
         shbuf__unlock(sb);
         if (r >= 0)
-                shbuf__after_commit(sb, shbuf__ring_free(&ring));
+                shbuf__after_commit(sb, look == SHBUF__LOOK_READ, shbuf__ring_free(&ring));
         return r;
 }
 
@@ -178,6 +178,6 @@ int shbuf__reset(shbuf *sb, bool zero) {
         if (zero)
                 memset(sb->data, 0, sb->size);
         shbuf__unlock(sb);
-        shbuf__after_commit(sb, ring.size);
+        shbuf__after_commit(sb, true, ring.size);
         return 0;
 }

@@ -86,13 +86,16 @@ static void wake_if_waiting(shbuf *sb) {
         }
 }
 
-void shbuf__after_commit(shbuf *sb, uint64_t free_bytes) {
+void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes) {
         struct shbuf__peer *o = shbuf__other(sb);
 
         atomic_fetch_add(&o->events, 1);
         if (!atomic_load(&o->waiting))
                 return;
-        if (atomic_load(&o->wants_space) && free_bytes < sb->size / 2 && !sb->notifier) {
+        /* Only a consuming commit may be held back: it is the one a writer
+         * waiting for space wants, while data always wakes the other side
+         * at once, whatever it said it waits for. */
+        if (consumed && atomic_load(&o->wants_space) && free_bytes < sb->size / 2 && !sb->notifier) {
                 atomic_store(&sb->owed_wake, true);
                 return;
         }

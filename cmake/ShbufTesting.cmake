@@ -1,14 +1,18 @@
 # Helpers for registering tests.
 #
 # shbuf_add_backend_test(NAME <name> COMMAND <cmd...> [LABELS <l...>] [TIMEOUT <s>]
-#                        [ENVIRONMENT <k=v...>] [WORKING_DIRECTORY <dir>])
+#                        [ENVIRONMENT <k=v...>] [WORKING_DIRECTORY <dir>] [GC])
 #
 # Registers the test once per compiled backend as <name>__<backend>, with
 # SHBUF_BACKEND=<backend> in its environment and the backend's name as an
 # extra label (libevent's per-backend registrations). Every backend-neutral
 # test goes through this.
+#
+# GC: the test calls shbuf_gc() (or `shbuf gc`), which removes every stale
+# buffer of the machine, or leaves a stale buffer behind for a moment and
+# expects it there. Such tests never run at the same time as each other.
 function(shbuf_add_backend_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
+  cmake_parse_arguments(T "GC" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
@@ -22,13 +26,16 @@ function(shbuf_add_backend_test)
       LABELS "${backend};${T_LABELS}"
       TIMEOUT ${T_TIMEOUT}
       FIXTURES_REQUIRED shbuf_ipc)
+    if(T_GC)
+      set_tests_properties(${T_NAME}__${backend} PROPERTIES RESOURCE_LOCK shbuf_gc)
+    endif()
   endforeach()
 endfunction()
 
-# shbuf_add_test(NAME <name> COMMAND <cmd...> [LABELS ...] [TIMEOUT s] [ENVIRONMENT ...])
+# shbuf_add_test(NAME <name> COMMAND <cmd...> [LABELS ...] [TIMEOUT s] [ENVIRONMENT ...] [GC])
 # A test that is not backend-neutral (or that loops over backends itself).
 function(shbuf_add_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
+  cmake_parse_arguments(T "GC" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
@@ -41,4 +48,7 @@ function(shbuf_add_test)
     LABELS "${T_LABELS}"
     TIMEOUT ${T_TIMEOUT}
     FIXTURES_REQUIRED shbuf_ipc)
+  if(T_GC)
+    set_tests_properties(${T_NAME} PROPERTIES RESOURCE_LOCK shbuf_gc)
+  endif()
 endfunction()

@@ -88,14 +88,10 @@ int cmd_info(int argc, char **argv) {
                         return util_bad_option(opt, argv);
                 }
         }
-        if (optind >= argc)
-                return util_usage("no key given");
         /* Check every key before showing anything. */
-        for (int i = optind; i < argc; i++) {
-                key_t key;
-                if (util_parse_key(argv[i], &key) < 0)
-                        return util_usage("invalid key '%s'", argv[i]);
-        }
+        int r = util_check_keys(argc, argv, optind);
+        if (r != EXIT_OK)
+                return r;
         for (int i = optind; i < argc; i++) {
                 key_t key;
                 shbuf_info info;

@@ -228,3 +228,14 @@ int util_key_error(key_t key, int errnum) {
         }
         return EXIT_FAIL;
 }
+
+int util_check_keys(int argc, char **argv, int first) {
+        if (first >= argc)
+                return util_usage("no key given");
+        for (int i = first; i < argc; i++) {
+                key_t key;
+                if (util_parse_key(argv[i], &key) < 0)
+                        return util_usage("invalid key '%s'", argv[i]);
+        }
+        return EXIT_OK;
+}

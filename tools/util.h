@@ -44,6 +44,10 @@ int util_bad_option(int c, char *const argv[]);
  */
 int util_parse_key(const char *s, key_t *ret_key);
 
+/* Check that argv[first..argc-1] are one or more valid keys; EXIT_OK, or
+ * the usage error (already printed). */
+int util_check_keys(int argc, char **argv, int first);
+
 /*
  * Parse a byte count: decimal digits with an optional binary suffix K, M, G,
  * T (optionally followed by "iB"), e.g. "64M" or "1GiB". Returns 0 or

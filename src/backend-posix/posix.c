@@ -3,9 +3,8 @@
  *
  *   control block  shm_open object "/shbuf-KKKKKKKK-ctl"
  *   data block     shm_open object "/shbuf-KKKKKKKK-data"
- *   lock           a process-shared unnamed semaphore in the control block's
- *                  backend area, slept on only when the status lock is
- *                  contended (see core/lock.c)
+ *   lock           a futex word in the control block's backend area, slept
+ *                  on only when the status lock is contended (core/lock.c)
  *   wake-ups       one POSIX message queue per direction: "/shbuf-KKKKKKKK-p"
  *                  carries wake-ups to the provider, "/shbuf-KKKKKKKK-c" to
  *                  the client
@@ -28,12 +27,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,9 +42,15 @@
 #define QUEUE_DEPTH 8
 #define NAME_MAX_LEN 32
 
-/* What this backend keeps in the control block's backend area. */
+/*
+ * What this backend keeps in the control block's backend area: the lock's
+ * wait object, a count of wake-ups slept on with futex(2). Not a sem_t: the
+ * area is writable by the other process, and glibc aborts the process when a
+ * scribbled sem_t makes the kernel answer EINVAL; with our own word we see
+ * the error and report it.
+ */
 struct posix_area {
-        sem_t lock_sem;
+        _Atomic uint32_t lock_wakeups;
 };
 _Static_assert(sizeof(struct posix_area) <= SHBUF__BACKEND_AREA, "backend area too small");
 
@@ -69,8 +75,13 @@ static struct posix *P(shbuf *sb) {
         return sb->priv;
 }
 
-static sem_t *lock_sem(shbuf *sb) {
-        return &((struct posix_area *) (void *) sb->control->backend_area)->lock_sem;
+static _Atomic uint32_t *lock_word(shbuf *sb) {
+        return &((struct posix_area *) (void *) sb->control->backend_area)->lock_wakeups;
+}
+
+static int futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *timeout) {
+        /* Not FUTEX_PRIVATE_FLAG: the word is shared between processes. */
+        return (int) syscall(SYS_futex, word, op, val, timeout, NULL, 0);
 }
 
 static struct posix *posix_new(key_t key) {
@@ -203,10 +214,7 @@ static int posix_create(shbuf *sb, key_t key, int mode) {
         sb->control = p->ctl;
         sb->control_size = SHBUF__CONTROL_SIZE;
         sb->data = p->data;
-        if (sem_init(lock_sem(sb), 1, 0) < 0) {
-                r = -errno;
-                goto fail;
-        }
+        atomic_store(lock_word(sb), 0);
         return 0;
 
 fail:
@@ -308,22 +316,26 @@ static int posix_check_alive(shbuf *sb) {
 }
 
 static int posix_lock_sleep(shbuf *sb, int timeout_ms) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
+        _Atomic uint32_t *w = lock_word(sb);
+        struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long) (timeout_ms % 1000) * 1000000};
+        uint32_t v = atomic_load(w);
+
+        /* Take a pending wake-up, or sleep until one is posted. Any value is
+         * possible here (the other side may scribble), and any is safe: the
+         * caller only treats a return as "try the lock again". */
+        if (v > 0) {
+                (void) atomic_compare_exchange_strong(w, &v, v - 1);
+                return 0;
         }
-        if (sem_clockwait(lock_sem(sb), CLOCK_MONOTONIC, &ts) == 0)
+        if (futex(w, FUTEX_WAIT, 0, &ts) == 0 || errno == EAGAIN)
                 return 0;
         return errno == ETIMEDOUT ? -ETIMEDOUT : errno == EINTR ? -EINTR : -EPROTO;
 }
 
 static int posix_lock_wake(shbuf *sb) {
-        /* EOVERFLOW: the count is at its maximum, sleepers wake anyway. */
-        if (sem_post(lock_sem(sb)) < 0 && errno != EOVERFLOW)
+        _Atomic uint32_t *w = lock_word(sb);
+        atomic_fetch_add(w, 1);
+        if (futex(w, FUTEX_WAKE, 1, NULL) < 0)
                 return -errno;
         return 0;
 }

@@ -39,6 +39,7 @@ struct _shbuf {
         pthread_mutex_t mutex;
         pthread_cond_t cond;
         bool receiving;           /* one thread is blocked in the channel */
+        pthread_t receiver;       /* ... this one */
         uint64_t wake_gen;        /* bumped whenever that thread returns */
         int64_t alive_checked_ms; /* when the receiver last checked the objects */
 

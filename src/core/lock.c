@@ -82,13 +82,13 @@ int shbuf__lock(shbuf *sb) {
                 if (try_take(l, sb->pid) || take_over(sb, false))
                         break;
                 r = sb->backend->lock_sleep(sb, LOCK_RECHECK_MS);
-                if (r == -ETIMEDOUT) {
-                        if (take_over(sb, true))
-                                break;
-                } else if (r < 0 && r != -EINTR) {
+                if (r < 0 && r != -ETIMEDOUT && r != -EINTR)
                         break; /* the wait object is gone: do not spin */
-                }
+                bool timed_out = r == -ETIMEDOUT;
                 r = 0;
+                /* Held all this time: is the holder still there? */
+                if (timed_out && take_over(sb, true))
+                        break;
         }
         atomic_fetch_sub(&l->waiters, 1);
         return r;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,10 @@ struct shbuf__notifier {
         enum source source;
         int epfd;
         int fd[2]; /* SOURCE_FIFO: fd[0] is the FIFO; SOURCE_THREAD: a pipe */
+        /* Wakes a shbuf_wait() sleeping on the descriptor when another
+         * thread drained it with shbuf_post_select(): what woke that thread
+         * may be news to the sleeper too. */
+        int kick;
         bool stop;
         pthread_t thread;
 };
@@ -180,6 +185,8 @@ void shbuf__notifier_peer_changed(shbuf *sb) {
 static void notifier_free(shbuf *sb, struct shbuf__notifier *n) {
         if (n->epfd >= 0)
                 close(n->epfd);
+        if (n->kick >= 0)
+                close(n->kick);
         for (int i = 0; i < 2; i++)
                 if (n->fd[i] >= 0)
                         close(n->fd[i]);
@@ -205,8 +212,9 @@ static int notifier_start(shbuf *sb) {
         if (!n)
                 return -ENOMEM;
         n->fd[0] = n->fd[1] = -1;
+        n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         n->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (n->epfd < 0 || fcntl(n->epfd, F_SETFL, O_NONBLOCK) < 0)
+        if (n->kick < 0 || n->epfd < 0 || fcntl(n->epfd, F_SETFL, O_NONBLOCK) < 0)
                 goto fail_errno;
 
         if (sb->backend->caps & SHBUF__CAP_POLLABLE) {
@@ -331,15 +339,30 @@ int shbuf__post_select(shbuf *sb) {
         /* Re-arm. The program looks at the status after this call, so any
          * commit before this store is seen then, any later one wakes us. */
         arm(sb, n);
+        /* A shbuf_wait() in another thread may sleep on the descriptor we
+         * just drained: let it look at its event count again. */
+        pthread_mutex_lock(&sb->mutex);
+        bool other_sleeper = sb->receiving && !pthread_equal(sb->receiver, pthread_self());
+        pthread_mutex_unlock(&sb->mutex);
+        if (other_sleeper)
+                (void) eventfd_write(n->kick, 1);
         return 0;
 }
 
 int shbuf__notifier_wait(shbuf *sb, int timeout_ms) {
-        struct pollfd p = {.fd = sb->notifier->epfd, .events = POLLIN};
-        int n = poll(&p, 1, timeout_ms);
-        if (n < 0)
+        struct shbuf__notifier *n = sb->notifier;
+        struct pollfd p[2] = {
+                {.fd = n->epfd, .events = POLLIN},
+                {.fd = n->kick, .events = POLLIN},
+        };
+        int r = poll(p, 2, timeout_ms);
+        if (r < 0)
                 return -errno;
-        if (n == 0)
+        if (r == 0)
                 return -ETIMEDOUT;
-        return shbuf__post_select(sb);
+        if (p[1].revents) {
+                eventfd_t v;
+                (void) eventfd_read(n->kick, &v);
+        }
+        return p[0].revents ? shbuf__post_select(sb) : 0;
 }

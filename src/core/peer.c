@@ -29,13 +29,6 @@ int64_t shbuf__now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool shbuf__pid_alive(uint32_t pid) {
-        if (pid == 0 || pid > INT32_MAX)
-                return false;
-        /* EPERM: it exists but belongs to somebody else. */
-        return kill((pid_t) pid, 0) == 0 || errno == EPERM;
-}
-
 static int pidfd_open_cloexec(uint32_t pid) {
 #ifdef SYS_pidfd_open
         /* pidfds are close-on-exec by definition. */
@@ -45,6 +38,28 @@ static int pidfd_open_cloexec(uint32_t pid) {
         (void) pid;
         return -ENOSYS;
 #endif
+}
+
+/*
+ * Is a process still running? kill(pid, 0) also answers yes for a zombie: a
+ * process that died but was not reaped yet, for instance the child of a
+ * provider that is itself waiting for the lock the child held. A pidfd tells
+ * them apart: it reads as ready once the process has exited.
+ */
+bool shbuf__pid_alive(uint32_t pid) {
+        if (pid == 0 || pid > INT32_MAX)
+                return false;
+        int fd = pidfd_open_cloexec(pid);
+        if (fd >= 0) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                bool exited = poll(&p, 1, 0) > 0;
+                close(fd);
+                return !exited;
+        }
+        if (fd == -ESRCH)
+                return false;
+        /* No pidfds here: EPERM means it exists but belongs to somebody else. */
+        return kill((pid_t) pid, 0) == 0 || errno == EPERM;
 }
 
 void shbuf__peer_close(shbuf *sb) {

@@ -273,6 +273,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 }
 
                 sb->receiving = true;
+                sb->receiver = pthread_self();
                 pthread_mutex_unlock(&sb->mutex);
                 r = sleep_once(sb, slot, deadline);
                 pthread_mutex_lock(&sb->mutex);

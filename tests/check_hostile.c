@@ -1,0 +1,367 @@
+/*
+ * A hostile peer (issue 6, "Hostile or corrupted peer"): a process maps the
+ * control block directly and keeps writing random values into the private
+ * header and the status block, while this process runs every API call in a
+ * loop. Nothing may crash or touch memory outside the mappings (this test
+ * matters most under AddressSanitizer: every buffer handed to the library
+ * has exactly the size given), calls fail only with EPROTO (or the errors
+ * documented for the call) and the run ends in bounded time.
+ *
+ * Phase 1 scribbles everything after the 32 bytes of identification (the
+ * backend area, the lock, both peer slots, the status); phase 2 scribbles
+ * the identification too, which must only make new attaches (and the tools)
+ * fail with EPROTO while the running handle goes on.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "rel-util.h"
+
+#define RING 4096
+#define IDENT_BYTES 32
+#define STATUS_END (offsetof(struct shbuf__control, status) + sizeof(shbuf_status))
+
+_Static_assert(offsetof(struct shbuf__control, backend_area) == IDENT_BYTES, "identification is 32 bytes");
+
+/*
+ * The provider's pid and state are left alone: `shbuf gc` (run by other
+ * tests, or by anybody on the machine) removes a buffer whose provider and
+ * client both look dead, and would remove this one under our feet. Every
+ * other word is fair game.
+ */
+#define PROVIDER_PID_WORD (offsetof(struct shbuf__control, peer[SHBUF__PROVIDER].pid) / 4)
+#define PROVIDER_STATE_WORD (offsetof(struct shbuf__control, peer[SHBUF__PROVIDER].state) / 4)
+
+/* Map the control block under key without the library. */
+static volatile uint32_t *map_control(key_t key) {
+        void *p;
+        if (strcmp(t_backend(), "sysv") == 0) {
+                int id = shmget(key, 0, 0);
+                if (id < 0)
+                        return NULL;
+                p = shmat(id, NULL, 0);
+                return p == (void *) -1 ? NULL : p;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "/shbuf-%08x-ctl", (unsigned) key);
+        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+        if (fd < 0)
+                return NULL;
+        p = mmap(NULL, SHBUF__CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        return p == MAP_FAILED ? NULL : p;
+}
+
+/* What a scribbler writes to. */
+enum scribble {
+        SCRIBBLE_SHARED,  /* the lock, both peer slots and the status */
+        SCRIBBLE_BACKEND, /* also the backend area */
+        SCRIBBLE_IDENT,   /* also the identification */
+};
+
+/*
+ * The scribbler. It first attaches as the client, like a peer that turned
+ * hostile (not in SCRIBBLE_IDENT: that would fail), says 'r' after its first
+ * full pass, then scribbles until killed: bursts of random words (small
+ * values too, they are the ones that pass some checks), and every other
+ * burst a status that is plausible, so that the other side sees valid,
+ * nearly valid and absurd states in turn.
+ */
+static int p_scribbler(key_t key, int in, int out, void *arg) {
+        const enum scribble what = (enum scribble)(intptr_t) arg;
+        uint64_t rnd = 0x9E3779B97F4A7C15u ^ (uint64_t) getpid();
+        (void) in;
+        if (what != SCRIBBLE_IDENT && !shbuf_open(key))
+                return 10;
+        volatile uint32_t *w = map_control(key);
+        if (!w)
+                return 11;
+        const size_t first = what == SCRIBBLE_IDENT     ? 0
+                             : what == SCRIBBLE_BACKEND ? IDENT_BYTES / 4
+                                                        : offsetof(struct shbuf__control, lock) / 4,
+                     words = STATUS_END / 4;
+        volatile unsigned long *st =
+                (volatile unsigned long *) ((volatile char *) w + offsetof(struct shbuf__control, status));
+        for (size_t i = first; i < words; i++)
+                if (i != PROVIDER_PID_WORD && i != PROVIDER_STATE_WORD)
+                        w[i] = (uint32_t) t_rand64(&rnd);
+        if (what == SCRIBBLE_IDENT)
+                w[0] = SHBUF__MAGIC ^ 1;
+        r_put(out, 'r');
+        for (uint64_t burst = 0;; burst++) {
+                uint64_t r = t_rand64(&rnd);
+                for (unsigned k = 0; k < 1 + (r & 15); k++) {
+                        uint64_t x = t_rand64(&rnd);
+                        size_t i = first + (size_t) (x % (words - first));
+                        uint32_t v = (uint32_t) (x >> 32);
+                        if ((x & 0x700) == 0)
+                                v %= 2 * RING;
+                        if (i == 0 && v == SHBUF__MAGIC)
+                                v ^= 1;
+                        if (i == PROVIDER_PID_WORD || i == PROVIDER_STATE_WORD)
+                                continue;
+                        w[i] = v;
+                }
+                if (burst & 1) {
+                        /* read_idx, length, backlog: around the valid range. */
+                        for (int f = 0; f < 3; f++)
+                                st[f] = (unsigned long) (t_rand64(&rnd) % (RING + 2));
+                }
+                sched_yield();
+        }
+}
+
+struct tally {
+        unsigned long ok, eproto, other_expected;
+};
+
+#define CHECK_ERR(call, ...)                                                                                \
+        do {                                                                                                \
+                int e_ = errno;                                                                             \
+                const int allowed_[] = {__VA_ARGS__};                                                       \
+                bool fine_ = false;                                                                         \
+                for (size_t k_ = 0; k_ < sizeof(allowed_) / sizeof(allowed_[0]); k_++)                      \
+                        fine_ = fine_ || allowed_[k_] == e_;                                                \
+                ck_assert_msg(fine_, "iteration %lu: %s failed with errno %d (%s)", it, call, e_,           \
+                              strerror(e_));                                                                \
+                if (e_ == EPROTO)                                                                           \
+                        t->eproto++;                                                                        \
+                else                                                                                        \
+                        t->other_expected++;                                                                \
+        } while (0)
+
+static void check_span(unsigned long it, const char *what, const unsigned char *p, unsigned long l,
+                       const unsigned char *base) {
+        ck_assert_msg(p >= base && p <= base + RING && l <= RING && (size_t) (p - base) + l <= RING,
+                      "iteration %lu: %s gave %p + %lu outside the ring %p + %d", it, what, (const void *) p,
+                      l, (const void *) base, RING);
+}
+
+/* One round of every call of the API; the state may be anything. */
+static void round_of_calls(shbuf *sb, unsigned long it, struct tally *t, unsigned char *heap) {
+        unsigned char *base = shbuf_get_pointer(sb);
+        unsigned long l;
+        long n;
+        int r;
+
+        ck_assert_uint_eq(shbuf_get_size(sb), RING);
+        ck_assert_ptr_nonnull(base);
+
+        unsigned char *p = shbuf_get_read_pointer(sb, &l);
+        if (p) {
+                check_span(it, "shbuf_get_read_pointer", p, l, base);
+                unsigned sum = 0;
+                for (unsigned long i = 0; i < l; i++)
+                        sum += p[i];
+                (void) sum;
+                t->ok++;
+                if (shbuf_inc_read_pointer(sb, l / 2) < 0)
+                        CHECK_ERR("shbuf_inc_read_pointer", EPROTO, EINVAL);
+        } else {
+                CHECK_ERR("shbuf_get_read_pointer", EPROTO);
+        }
+        p = shbuf_get_write_pointer(sb, &l);
+        if (p) {
+                check_span(it, "shbuf_get_write_pointer", p, l, base);
+                memset(p, 0xA5, l);
+                t->ok++;
+                if (shbuf_inc_write_pointer(sb, l / 2) < 0)
+                        CHECK_ERR("shbuf_inc_write_pointer", EPROTO, EINVAL);
+        } else {
+                CHECK_ERR("shbuf_get_write_pointer", EPROTO);
+        }
+
+        /* Heap buffers of exactly the size given: AddressSanitizer sees any overrun. */
+        size_t want = 1 + it % (2 * RING);
+        unsigned char *buf = heap + (2 * RING - want);
+        n = shbuf_read(sb, buf, want);
+        if (n < 0)
+                CHECK_ERR("shbuf_read", EPROTO, EINVAL);
+        else
+                ck_assert_msg((size_t) n <= want, "shbuf_read returned %ld for %zu", n, want);
+        n = shbuf_write(sb, buf, want);
+        if (n < 0)
+                CHECK_ERR("shbuf_write", EPROTO, EINVAL);
+        else
+                ck_assert_msg((size_t) n <= want, "shbuf_write returned %ld for %zu", n, want);
+
+        r = shbuf_is_empty(sb);
+        if (r < 0)
+                CHECK_ERR("shbuf_is_empty", EPROTO);
+        else
+                ck_assert(r == 0 || r == 1);
+        r = shbuf_is_full(sb);
+        if (r < 0)
+                CHECK_ERR("shbuf_is_full", EPROTO);
+        else
+                ck_assert(r == 0 || r == 1);
+
+        if (shbuf_status_lock(sb) == 0) {
+                shbuf_status copy = *shbuf_get_status(sb);
+                (void) copy;
+                ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+                t->ok++;
+        } else {
+                CHECK_ERR("shbuf_status_lock", EPROTO);
+        }
+        if (it % 8 == 0 && (it % 16 == 0 ? shbuf_reset(sb) : shbuf_zero(sb)) < 0)
+                CHECK_ERR("shbuf_reset/shbuf_zero", EPROTO);
+
+        if (shbuf_notify(sb) < 0)
+                CHECK_ERR("shbuf_notify", EPIPE);
+        if (shbuf_wait_timeout(sb, 0) < 0)
+                CHECK_ERR("shbuf_wait_timeout", ETIMEDOUT, EPIPE, EPROTO);
+        r = shbuf_is_connected(sb);
+        ck_assert(r == 0 || r == 1);
+
+        /* The select descriptor, switched off and on now and then. */
+        if (it % 1024 == 0) {
+                ck_assert_int_eq(shbuf_notify_enable(sb, 0), 0);
+                ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
+        }
+        int fd = shbuf_get_select_fd(sb);
+        ck_assert_int_ge(fd, 0);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) > 0 && shbuf_post_select(sb) < 0)
+                CHECK_ERR("shbuf_post_select", EPIPE);
+
+        if (it % 64 == 0) {
+                shbuf_info info;
+                if (shbuf_inspect(shbuf_get_key(sb), NULL, &info) < 0)
+                        CHECK_ERR("shbuf_inspect", EPROTO);
+        }
+}
+
+static void run_rounds(shbuf *sb, unsigned long rounds, struct tally *t) {
+        unsigned char *heap = malloc(2 * RING);
+        ck_assert_ptr_nonnull(heap);
+        memset(heap, 0, 2 * RING);
+        for (unsigned long it = 0; it < rounds; it++)
+                round_of_calls(sb, it, t, heap);
+        free(heap);
+}
+
+static int p_try_open(key_t key, int in, int out, void *arg) {
+        (void) in;
+        (void) out;
+        (void) arg;
+        shbuf *sb = shbuf_open(key);
+        if (sb) {
+                shbuf_free(sb);
+                return 0;
+        }
+        return errno;
+}
+
+START_TEST(test_hostile_peer) {
+        const unsigned long rounds = r_env_u64("SHBUF_HOSTILE_ROUNDS", 100000);
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
+
+        /* Phase 1: the lock, the peer slots and the status. */
+        struct r_child s = r_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_SHARED);
+        ck_assert_int_gt(s.pid, 0);
+        ck_assert_int_eq(r_get(s.from, 10000), 'r');
+        struct tally t1 = {0};
+        int64_t t0 = t_now_ms();
+        run_rounds(sb, rounds, &t1);
+        int64_t took1 = t_now_ms() - t0;
+        kill(s.pid, SIGKILL);
+        r_finish(&s, 5000);
+        fprintf(stderr,
+                "%s: %lu rounds against a scribbled lock, peers and status in %lld ms: %lu ok, %lu EPROTO, "
+                "%lu other documented errors\n",
+                t_backend(), rounds, (long long) took1, t1.ok, t1.eproto, t1.other_expected);
+        /* The scribbler really got in the way, and calls still got through. */
+        ck_assert_uint_gt(t1.eproto, 0);
+        ck_assert_uint_gt(t1.ok, 0);
+
+        /* Phase 1b: the backend area as well (object ids, or the POSIX lock's semaphore). */
+        fprintf(stderr, "%s: now scribbling the backend area as well\n", t_backend());
+        s = r_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_BACKEND);
+        ck_assert_int_gt(s.pid, 0);
+        ck_assert_int_eq(r_get(s.from, 10000), 'r');
+        struct tally t1b = {0};
+        t0 = t_now_ms();
+        run_rounds(sb, rounds / 4, &t1b);
+        took1 = t_now_ms() - t0;
+        kill(s.pid, SIGKILL);
+        r_finish(&s, 5000);
+        fprintf(stderr,
+                "%s: %lu rounds with the backend area scribbled too in %lld ms: %lu ok, %lu EPROTO\n",
+                t_backend(), rounds / 4, (long long) took1, t1b.ok, t1b.eproto);
+        ck_assert_uint_gt(t1b.ok, 0);
+
+        /* Phase 2: the identification too. The running handle goes on... */
+        struct r_child s2 = r_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_IDENT);
+        ck_assert_int_gt(s2.pid, 0);
+        ck_assert_int_eq(r_get(s2.from, 10000), 'r');
+        struct tally t2 = {0};
+        run_rounds(sb, rounds / 10, &t2);
+        ck_assert_uint_gt(t2.ok, 0);
+        /* ...but nobody new takes the block for a buffer. */
+        struct r_child o = r_fork(p_try_open, key, NULL);
+        int code = r_finish(&o, 10000);
+        ck_assert_msg(code == EPROTO, "opening a buffer with a scribbled identification: %s",
+                      code > 0    ? strerror(code)
+                      : code == 0 ? "it worked"
+                                  : "crashed");
+        shbuf_info info;
+        errno = 0;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        errno = 0;
+        ck_assert_int_eq(shbuf_remove(key, NULL), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        kill(s2.pid, SIGKILL);
+        r_finish(&s2, 5000);
+
+        /* The provider still removes its own objects. */
+        pid_t me = getpid();
+        shbuf_free(sb);
+        char desc[512];
+        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+}
+END_TEST
+
+static int leaked;
+
+static void sweep_teardown(void) {
+        leaked += t_sweep();
+}
+
+int main(void) {
+        Suite *s = suite_create("hostile");
+        TCase *tc = tcase_create("hostile");
+
+        t_init();
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_hostile_peer);
+        suite_add_tcase(s, tc);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        leaked += t_sweep();
+        if (leaked > 0)
+                fprintf(stderr, "check_hostile: %d IPC objects were left behind\n", leaked);
+        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,497 @@
+/*
+ * Permissions, limits, leaks and foreign objects (issue 6):
+ *
+ *   - new objects are 0600, every one of them; a process of another user
+ *     (a child that drops to uid/gid 65534) gets EACCES, and after
+ *     shbuf_access(sb, 0666) it can open the buffer and stream both ways;
+ *   - a size beyond the system's limits or memory gets the OS error and
+ *     leaves nothing behind;
+ *   - 10,000 create/open/free cycles leave no IPC object, no descriptor and
+ *     no heap memory (LeakSanitizer in the sanitizer build; SHBUF_LEAK_CYCLES
+ *     overrides the count, the sanitizer build runs 2,000);
+ *   - SysV only: a foreign segment, semaphore set or queue made with the real
+ *     ipcmk(1) under a key is never treated as a buffer, never modified and
+ *     never removed.
+ *
+ * Registered once per compiled backend.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <malloc.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rel-util.h"
+
+extern char **environ;
+
+#define RING 12345 /* an odd size, to find the SysV data segment by it */
+#define NOBODY 65534
+
+static bool is_sysv(void) {
+        return strcmp(t_backend(), "sysv") == 0;
+}
+
+/* ---- permissions ------------------------------------------------------------ */
+
+/* The permission bits of every object of the buffer; returns how many. */
+static int object_modes(key_t key, pid_t creator, unsigned modes[4], const char *names[4]) {
+        int n = 0;
+        if (is_sysv()) {
+                struct shmid_ds shm;
+                struct semid_ds sem;
+                struct msqid_ds msg;
+                union semun {
+                        int val;
+                        struct semid_ds *buf;
+                } arg = {.buf = &sem};
+                int id = shmget(key, 0, 0);
+                if (id >= 0 && shmctl(id, IPC_STAT, &shm) == 0) {
+                        names[n] = "control segment";
+                        modes[n++] = shm.shm_perm.mode & 0777;
+                }
+                FILE *f = fopen("/proc/sysvipc/shm", "re");
+                char line[512];
+                if (f && fgets(line, sizeof(line), f))
+                        while (fgets(line, sizeof(line), f)) {
+                                long long k, sid, size, cpid;
+                                unsigned long long perms;
+                                if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &sid, &perms, &size,
+                                           &cpid) == 5 &&
+                                    k == 0 && cpid == creator && size == RING) {
+                                        names[n] = "data segment";
+                                        modes[n++] = (unsigned) perms & 0777;
+                                }
+                        }
+                if (f)
+                        fclose(f);
+                id = semget(key, 0, 0);
+                if (id >= 0 && semctl(id, 0, IPC_STAT, arg) == 0) {
+                        names[n] = "semaphore";
+                        modes[n++] = sem.sem_perm.mode & 0777;
+                }
+                id = msgget(key, 0);
+                if (id >= 0 && msgctl(id, IPC_STAT, &msg) == 0) {
+                        names[n] = "message queue";
+                        modes[n++] = msg.msg_perm.mode & 0777;
+                }
+                return n;
+        }
+        static const char *const shm_names[] = {"ctl", "data"}, *const mq_names[] = {"p", "c"};
+        char path[64];
+        struct stat st;
+        for (int i = 0; i < 2; i++) {
+                snprintf(path, sizeof(path), "/dev/shm/shbuf-%08x-%s", (unsigned) key, shm_names[i]);
+                if (stat(path, &st) == 0) {
+                        names[n] = shm_names[i];
+                        modes[n++] = st.st_mode & 0777;
+                }
+        }
+        for (int i = 0; i < 2; i++) {
+                snprintf(path, sizeof(path), "/shbuf-%08x-%s", (unsigned) key, mq_names[i]);
+                mqd_t q = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (q != (mqd_t) -1 && fstat((int) q, &st) == 0) {
+                        names[n] = i == 0 ? "queue p" : "queue c";
+                        modes[n++] = st.st_mode & 0777;
+                }
+                if (q != (mqd_t) -1)
+                        mq_close(q);
+        }
+        return n;
+}
+
+static void assert_modes(key_t key, unsigned want) {
+        unsigned modes[4];
+        const char *names[4];
+        int n = object_modes(key, getpid(), modes, names);
+        ck_assert_msg(n == 4, "found %d objects of the buffer, expected 4", n);
+        for (int i = 0; i < n; i++)
+                ck_assert_msg(modes[i] == want, "%s has mode %03o, expected %03o", names[i], modes[i], want);
+}
+
+/*
+ * As uid/gid 65534: open the buffer; exit code errno on failure. With it
+ * open: write "ping", wait until the provider took it, then wait for "pong".
+ */
+static int p_nobody(key_t key, int in, int out, void *arg) {
+        (void) in;
+        (void) arg;
+        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                return 100;
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return errno;
+        r_put(out, 'o');
+        if (shbuf_write(sb, (const unsigned char *) "ping", 4) != 4)
+                return 101;
+        int64_t deadline = t_now_ms() + 10000;
+        for (;;) {
+                if (shbuf_status_lock(sb) < 0)
+                        return 102;
+                unsigned long reads = shbuf_get_status(sb)->read_count;
+                shbuf_status_unlock(sb);
+                if (reads >= 1)
+                        break;
+                if (t_now_ms() > deadline || (shbuf_wait_timeout(sb, 1000) < 0 && errno != ETIMEDOUT))
+                        return 103;
+        }
+        unsigned char buf[8];
+        long got = 0;
+        while (got < 4) {
+                long n = shbuf_read(sb, buf + got, 4 - (unsigned long) got);
+                if (n < 0)
+                        return 104;
+                got += n;
+                if (got < 4 &&
+                    (t_now_ms() > deadline || (shbuf_wait_timeout(sb, 1000) < 0 && errno != ETIMEDOUT)))
+                        return 105;
+        }
+        shbuf_free(sb);
+        return memcmp(buf, "pong", 4) == 0 ? 0 : 106;
+}
+
+START_TEST(test_permissions) {
+        if (geteuid() != 0) {
+                fprintf(stderr, "permissions: not root, cannot start a process of another user; skipped\n");
+                return;
+        }
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        assert_modes(key, 0600);
+
+        struct r_child c = r_fork(p_nobody, key, NULL);
+        int code = r_finish(&c, 10000);
+        ck_assert_msg(code == EACCES, "uid %d opened a 0600 buffer: %s", NOBODY,
+                      code == 0  ? "it worked"
+                      : code > 0 ? strerror(code)
+                                 : "crashed");
+
+        ck_assert_int_eq(shbuf_access(sb, 0666), 0);
+        assert_modes(key, 0666);
+        c = r_fork(p_nobody, key, NULL);
+        ck_assert_int_gt(c.pid, 0);
+        char r = r_get(c.from, 10000);
+        if (r != 'o') {
+                code = r_finish(&c, 5000);
+                ck_abort_msg("uid %d could not open after shbuf_access(0666): %s", NOBODY,
+                             code > 0 && code < 100 ? strerror(code) : "failed");
+        }
+        unsigned char buf[8];
+        long got = 0;
+        int64_t deadline = t_now_ms() + 10000;
+        while (got < 4 && t_now_ms() < deadline) {
+                long n = shbuf_read(sb, buf + got, 4 - (unsigned long) got);
+                ck_assert_int_ge(n, 0);
+                got += n;
+                if (got < 4)
+                        (void) shbuf_wait_timeout(sb, 500);
+        }
+        ck_assert_int_eq(got, 4);
+        ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "pong", 4), 4);
+        code = r_finish(&c, 10000);
+        ck_assert_msg(code == 0, "the other user's side failed (%d)", code);
+        shbuf_free(sb);
+        char desc[512];
+        ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
+}
+END_TEST
+
+/* ---- limits ------------------------------------------------------------------ */
+
+static unsigned long read_ulong(const char *path) {
+        FILE *f = fopen(path, "re");
+        unsigned long long v = 0;
+        if (f) {
+                if (fscanf(f, "%llu", &v) != 1)
+                        v = 0;
+                fclose(f);
+        }
+        return (unsigned long) v;
+}
+
+START_TEST(test_too_big) {
+        const key_t key = t_key(0);
+        unsigned long sizes[5];
+        int n = 0;
+        sizes[n++] = 1UL << 40;                    /* 1 TiB: beyond memory and /dev/shm */
+        sizes[n++] = (1UL << 40) * 64;             /* 64 TiB: beyond the address space a mapping may take */
+        sizes[n++] = (unsigned long) LONG_MAX + 1; /* counts would not fit the API's long */
+        sizes[n++] = ULONG_MAX;
+        unsigned long shmmax = read_ulong("/proc/sys/kernel/shmmax");
+        if (is_sysv() && shmmax > 0 && shmmax < (1UL << 40))
+                sizes[n++] = shmmax + 1;
+        const bool overcommit = read_ulong("/proc/sys/vm/overcommit_memory") == 1;
+        const int fds = r_fd_count();
+
+        for (int i = 0; i < n; i++) {
+                errno = 0;
+                shbuf *sb = shbuf_create(key, sizes[i]);
+                int e = errno;
+                if (sb && overcommit && is_sysv()) {
+                        /* With vm.overcommit_memory=1 the kernel grants any segment. */
+                        fprintf(stderr, "size %lu: granted (overcommit_memory=1)\n", sizes[i]);
+                        shbuf_free(sb);
+                        continue;
+                }
+                if (sb)
+                        shbuf_free(sb);
+                ck_assert_msg(sb == NULL, "a buffer of %lu bytes was created", sizes[i]);
+                ck_assert_msg(e == ENOMEM || e == ENOSPC || e == EINVAL || e == EFBIG,
+                              "size %lu: errno %d (%s), expected ENOMEM, ENOSPC, EINVAL or EFBIG", sizes[i],
+                              e, strerror(e));
+                fprintf(stderr, "%s: size %lu: %s\n", t_backend(), sizes[i], strerror(e));
+                char desc[512];
+                ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "size %lu left: %s",
+                              sizes[i], desc);
+        }
+        ck_assert_int_eq(r_fd_count(), fds);
+        /* The key is still free. */
+        shbuf *sb = t_create(key, 64);
+        ck_assert_msg(sb != NULL, "shbuf_create after the failures: %s", strerror(errno));
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- leaks ----------------------------------------------------------------------- */
+
+static void one_cycle(key_t key, unsigned long i) {
+        shbuf *p = shbuf_create(key, 4096);
+        ck_assert_msg(p != NULL, "cycle %lu: shbuf_create: %s", i, strerror(errno));
+        shbuf *c = shbuf_open(key);
+        ck_assert_msg(c != NULL, "cycle %lu: shbuf_open: %s", i, strerror(errno));
+        unsigned char b[16] = "0123456789abcdef";
+        ck_assert_int_eq(shbuf_write(p, b, sizeof(b)), (long) sizeof(b));
+        ck_assert_int_eq(shbuf_read(c, b, sizeof(b)), (long) sizeof(b));
+        if (i % 10 == 0) {
+                /* The notifier (a thread on SysV), the select descriptor and
+                 * a wait (the sentinel on SysV) on some cycles. */
+                ck_assert_int_eq(shbuf_notify_enable(c, 1), 0);
+                ck_assert_int_ge(shbuf_get_select_fd(c), 0);
+                (void) shbuf_wait_timeout(p, 0);
+                (void) shbuf_wait_timeout(p, 1);
+                (void) shbuf_is_connected(c);
+        }
+        shbuf_free(c);
+        shbuf_free(p);
+}
+
+START_TEST(test_no_leaks) {
+        const unsigned long cycles = r_env_u64("SHBUF_LEAK_CYCLES", r_sanitized() ? 2000 : 10000);
+        const key_t key = t_key(0);
+        t_note_key(key);
+        /* Let the C library set up whatever it keeps for good. */
+        for (unsigned long i = 0; i < 50; i++)
+                one_cycle(key, i);
+        const int fds = r_fd_count();
+        const size_t heap = mallinfo2().uordblks;
+        const int64_t t0 = t_now_ms();
+        for (unsigned long i = 0; i < cycles; i++)
+                one_cycle(key, i);
+        const int64_t took = t_now_ms() - t0;
+        const long grown = (long) mallinfo2().uordblks - (long) heap;
+        fprintf(stderr, "%s: %lu create/open/free cycles in %lld ms, heap %+ld bytes\n", t_backend(), cycles,
+                (long long) took, grown);
+        ck_assert_int_eq(r_fd_count(), fds);
+        char desc[512];
+        ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        /* The sanitizers' allocator is not malloc's: LeakSanitizer checks at exit instead. */
+        if (!r_sanitized())
+                ck_assert_msg(grown < 64 * 1024, "the heap grew by %ld bytes over %lu cycles", grown,
+                              cycles);
+}
+END_TEST
+
+/* ---- foreign SysV objects ---------------------------------------------------------- */
+
+/* Run ipcmk with args; returns the id it printed, or -1. */
+static int ipcmk(const char *a1, const char *a2) {
+        int p[2];
+        pid_t pid;
+        posix_spawn_file_actions_t fa;
+        char *argv[] = {"ipcmk", (char *) a1, (char *) a2, "-p", "0600", NULL};
+        if (!a2) {
+                argv[2] = "-p";
+                argv[3] = "0600";
+                argv[4] = NULL;
+        }
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+        int r = posix_spawnp(&pid, "ipcmk", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[1]);
+        ck_assert_msg(r == 0, "cannot run ipcmk: %s", strerror(r));
+        char line[128];
+        int ok = t_read_line(p[0], line, sizeof(line), 5000);
+        close(p[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        ck_assert_msg(ok == 0 && t_exit_code(status) == 0, "ipcmk %s failed", a1);
+        /* "Shared memory id: 42", "Semaphore id: 42", "Message queue id: 42" */
+        const char *colon = strrchr(line, ':');
+        ck_assert_ptr_nonnull(colon);
+        char *end;
+        long id = strtol(colon + 1, &end, 10);
+        ck_assert_msg(end != colon + 1 && id >= 0, "unexpected ipcmk output: %s", line);
+        return (int) id;
+}
+
+/* The buffer API on a key that holds foreign objects: none may touch them. */
+static void poke_with_api(key_t key, int want_open_errno) {
+        errno = 0;
+        ck_assert_ptr_null(shbuf_open(key));
+        ck_assert_msg(errno == want_open_errno, "shbuf_open: %s", strerror(errno));
+        errno = 0;
+        ck_assert_ptr_null(shbuf_create(key, 4096));
+        ck_assert_msg(errno == EEXIST, "shbuf_create: %s", strerror(errno));
+        errno = 0;
+        ck_assert_int_eq(shbuf_remove(key, NULL), -1);
+        ck_assert_msg(errno == want_open_errno, "shbuf_remove: %s", strerror(errno));
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
+        shbuf_info *items = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(shbuf_gc(0, &items, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                ck_assert_msg(items[i].key != key, "shbuf_gc removed a foreign object");
+        free(items);
+        shbuf_info *all = NULL;
+        ck_assert_int_eq(shbuf_list(&all, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                ck_assert_msg(all[i].key != key, "shbuf_list shows a foreign object as a buffer");
+        free(all);
+}
+
+START_TEST(test_foreign_ipcmk) {
+        if (!is_sysv()) {
+                fprintf(stderr, "foreign SysV objects: not for the %s backend\n", t_backend());
+                return;
+        }
+        char size[32];
+        /* Exactly the size of a control block: the most confusable segment. */
+        snprintf(size, sizeof(size), "%u", 384u);
+        union semun {
+                int val;
+                struct semid_ds *buf;
+                unsigned short *array;
+        };
+
+        /* A segment. */
+        int id = ipcmk("-M", size);
+        struct shmid_ds before, after;
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &before), 0);
+        const key_t key = before.shm_perm.__key;
+        t_note_key(key);
+        unsigned char *m = shmat(id, NULL, 0);
+        ck_assert_ptr_ne(m, (void *) -1);
+        uint64_t rnd = (uint64_t) key * 2654435761u + 1;
+        for (size_t i = 0; i < before.shm_segsz; i++)
+                m[i] = (unsigned char) t_rand64(&rnd);
+        unsigned char *copy = malloc(before.shm_segsz);
+        memcpy(copy, m, before.shm_segsz);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &before), 0);
+        poke_with_api(key, EPROTO);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &after), 0);
+        ck_assert_int_eq(memcmp(copy, m, before.shm_segsz), 0);
+        ck_assert_int_eq(after.shm_ctime, before.shm_ctime);
+        ck_assert_int_eq(after.shm_perm.mode, before.shm_perm.mode);
+        ck_assert_int_eq(after.shm_perm.__key, key);
+        /* Nothing of a buffer was made next to it (a failed create rolls back). */
+        ck_assert_int_lt(semget(key, 0, 0), 0);
+        ck_assert_int_lt(msgget(key, 0), 0);
+        shmdt(m);
+        free(copy);
+        ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
+
+        /* A semaphore set, and a queue: shbuf_create makes those after the
+         * control segment, so it must remove that segment again. */
+        for (int kind = 0; kind < 2; kind++) {
+                struct semid_ds sb, sa;
+                struct msqid_ds qb, qa;
+                union semun arg = {.buf = &sb};
+                key_t k;
+                if (kind == 0) {
+                        id = ipcmk("-S", "1");
+                        arg.val = 5;
+                        ck_assert_int_eq(semctl(id, 0, SETVAL, arg), 0);
+                        arg.buf = &sb;
+                        ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
+                        k = sb.sem_perm.__key;
+                } else {
+                        id = ipcmk("-Q", NULL);
+                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qb), 0);
+                        k = qb.msg_perm.__key;
+                        struct {
+                                long type;
+                                char text[4];
+                        } msg = {7, "abc"};
+                        ck_assert_int_eq(msgsnd(id, &msg, sizeof(msg.text), IPC_NOWAIT), 0);
+                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qb), 0);
+                }
+                t_note_key(k);
+                poke_with_api(k, ENOENT);
+                ck_assert_int_lt(shmget(k, 0, 0), 0);
+                if (kind == 0) {
+                        arg.buf = &sa;
+                        ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
+                        ck_assert_int_eq(semctl(id, 0, GETVAL), 5);
+                        ck_assert_int_eq(sa.sem_ctime, sb.sem_ctime);
+                        ck_assert_int_lt(msgget(k, 0), 0);
+                        ck_assert_int_eq(semctl(id, 0, IPC_RMID), 0);
+                } else {
+                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qa), 0);
+                        ck_assert_uint_eq(qa.msg_qnum, 1);
+                        ck_assert_int_eq(qa.msg_ctime, qb.msg_ctime);
+                        ck_assert_int_lt(semget(k, 0, 0), 0);
+                        ck_assert_int_eq(msgctl(id, IPC_RMID, NULL), 0);
+                }
+        }
+}
+END_TEST
+
+static int leaked;
+
+static void sweep_teardown(void) {
+        leaked += t_sweep();
+}
+
+int main(void) {
+        Suite *s = suite_create("limits");
+        TCase *tc = tcase_create("limits");
+
+        t_init();
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_permissions);
+        tcase_add_test(tc, test_too_big);
+        tcase_add_test(tc, test_no_leaks);
+        tcase_add_test(tc, test_foreign_ipcmk);
+        suite_add_tcase(s, tc);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        leaked += t_sweep();
+        if (leaked > 0)
+                fprintf(stderr, "check_limits: %d IPC objects were left behind\n", leaked);
+        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,473 @@
+/*
+ * Signals and threads (issue 6):
+ *
+ *   - EINTR: a signal whose handler was installed without SA_RESTART,
+ *     delivered to the process while it is blocked in shbuf_wait(),
+ *     shbuf_wait_timeout() or poll() on the select descriptor, interrupts
+ *     the call (-1/EINTR); the library's own threads block every signal, so
+ *     a process-directed signal always lands in an application thread.
+ *   - Threads: handles used at once by a writer thread, a reader thread and
+ *     a thread polling the select descriptors (and calling status helpers),
+ *     while another process echoes; 1 GiB (256 MiB under the sanitizers,
+ *     SHBUF_THREADS_MIB overrides) with every byte verified. Under
+ *     ThreadSanitizer nothing may be reported.
+ *
+ * A shared buffer is one ring, so an echo needs two: X carries the stream
+ * from this process to the echoing peer, Y carries it back. Both handles
+ * are shared by the three threads (each thread waits on one, the poller
+ * watches both, and status helpers run on both from every thread).
+ *
+ * Registered once per compiled backend.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rel-util.h"
+
+/* ---- EINTR ---------------------------------------------------------------------- */
+
+static volatile sig_atomic_t got_signals;
+
+static void on_usr1(int sig) {
+        (void) sig;
+        got_signals++;
+}
+
+/*
+ * The peer: opens, says 'o', then sends SIGUSR1 to the test process every
+ * 50 ms until told 's'; 'n' notifies, 'f' (or EOF) frees and exits.
+ */
+static int p_signaller(key_t key, int in, int out, void *arg) {
+        (void) arg;
+        pid_t parent = getppid();
+        bool signalling = true;
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return errno;
+        r_put(out, 'o');
+        for (;;) {
+                struct pollfd p = {.fd = in, .events = POLLIN};
+                int n = poll(&p, 1, 50);
+                if (n == 0) {
+                        if (signalling)
+                                kill(parent, SIGUSR1);
+                        continue;
+                }
+                char c = 0;
+                if (n < 0 || read(in, &c, 1) != 1 || c == 'f')
+                        break;
+                if (c == 's') {
+                        signalling = false;
+                        r_put(out, 's');
+                } else if (c == 'n') {
+                        r_put(out, shbuf_notify(sb) == 0 ? 'n' : 'E');
+                }
+        }
+        shbuf_free(sb);
+        return 0;
+}
+
+/* Every thread but the calling one blocks SIGUSR1. */
+static void assert_other_threads_block_usr1(void) {
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *e;
+        char path[300], line[256];
+        int others = 0;
+        ck_assert_ptr_nonnull(d);
+        while ((e = readdir(d))) {
+                if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == gettid())
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+                FILE *f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof(line), f)) {
+                        unsigned long long mask;
+                        if (sscanf(line, "SigBlk: %llx", &mask) == 1) {
+                                ck_assert_msg(mask & (1ULL << (SIGUSR1 - 1)),
+                                              "library thread %s does not block signals (SigBlk %llx)",
+                                              e->d_name, mask);
+                                others++;
+                        }
+                }
+                fclose(f);
+        }
+        closedir(d);
+        fprintf(stderr, "%d library thread(s), all blocking signals\n", others);
+}
+
+enum intr_call { INTR_WAIT, INTR_WAIT_TIMEOUT, INTR_POLL };
+static const char *const intr_name[] = {"shbuf_wait", "shbuf_wait_timeout", "poll on the select descriptor"};
+
+START_TEST(test_eintr) {
+        const enum intr_call call = (enum intr_call) _i;
+        struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART */
+        sigemptyset(&sa.sa_mask);
+        ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, 4096);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        /* Bring up the library's threads before any signal flies: the
+         * sentinel (SysV waits) and the notifier (SysV select descriptor). */
+        ck_assert_int_eq(shbuf_wait_timeout(sb, 0) == 0 || errno == ETIMEDOUT, 1);
+        ck_assert_int_eq(shbuf_wait_timeout(sb, 1) == 0 || errno == ETIMEDOUT, 1);
+        int fd = -1;
+        if (call == INTR_POLL) {
+                ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
+                fd = shbuf_get_select_fd(sb);
+        }
+        struct r_child c = r_fork(p_signaller, key, NULL);
+        ck_assert_int_gt(c.pid, 0);
+        ck_assert_int_eq(r_get(c.from, 10000), 'o');
+        assert_other_threads_block_usr1();
+        if (fd >= 0) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, 100) > 0)
+                        (void) shbuf_post_select(sb);
+        }
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+
+        int r, err, rounds = 0;
+        got_signals = 0;
+        const int64_t t0 = t_now_ms();
+        do {
+                /* A signal may land just before the call blocks; the next one interrupts it. */
+                switch (call) {
+                case INTR_WAIT:
+                        r = shbuf_wait(sb);
+                        break;
+                case INTR_WAIT_TIMEOUT:
+                        r = shbuf_wait_timeout(sb, 5000);
+                        break;
+                case INTR_POLL: {
+                        struct pollfd p = {.fd = fd, .events = POLLIN};
+                        r = poll(&p, 1, 5000);
+                        r = r > 0 ? shbuf_post_select(sb) : r == 0 ? -2 : -1;
+                        break;
+                }
+                }
+                err = errno;
+        } while (r == 0 && ++rounds < 5);
+        const int64_t took = t_now_ms() - t0;
+        ck_assert_msg(r == -1 && err == EINTR, "%s returned %d (%s) while signals arrived", intr_name[call],
+                      r, r == -1 ? strerror(err) : "no error");
+        ck_assert_int_ge(got_signals, 1);
+        ck_assert_msg(took < 2000, "%s was interrupted only after %lld ms", intr_name[call],
+                      (long long) took);
+
+        /* Nothing is left half-done: the lock is free and the next wait works. */
+        r_put(c.to, 's');
+        ck_assert_int_eq(r_get(c.from, 5000), 's');
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        r_put(c.to, 'n');
+        ck_assert_int_eq(r_get(c.from, 5000), 'n');
+        if (call == INTR_POLL) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                ck_assert_int_eq(poll(&p, 1, 5000), 1);
+                ck_assert_int_eq(shbuf_post_select(sb), 0);
+        } else {
+                ck_assert_int_eq(shbuf_wait_timeout(sb, 5000), 0);
+        }
+        r_put(c.to, 'f');
+        ck_assert_int_eq(r_finish(&c, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- threads ---------------------------------------------------------------------- */
+
+#define RING (1 << 16)
+#define CHUNK (1 << 16)
+
+/* The echo: reads X, writes what it read into Y; ends when X's provider leaves. */
+static int p_echo(key_t key, int in, int out, void *arg) {
+        (void) in;
+        (void) arg;
+        shbuf *x = shbuf_open(key), *y = shbuf_open(key + 1);
+        unsigned char *buf = malloc(CHUNK);
+        if (!x || !y || !buf)
+                return 10;
+        r_put(out, 'o');
+        for (;;) {
+                long n = shbuf_read(x, buf, CHUNK);
+                if (n < 0)
+                        return 11;
+                if (n == 0) {
+                        if (shbuf_wait(x) < 0)
+                                break;
+                        continue;
+                }
+                for (long done = 0; done < n;) {
+                        long w = shbuf_write(y, buf + done, (unsigned long) (n - done));
+                        if (w < 0)
+                                return 12;
+                        done += w;
+                        if (w == 0 && shbuf_wait(y) < 0)
+                                return errno == EPIPE ? 0 : 13;
+                }
+        }
+        shbuf_free(x);
+        shbuf_free(y);
+        free(buf);
+        return 0;
+}
+
+struct shared {
+        shbuf *x, *y;
+        uint64_t bytes;
+        _Atomic uint64_t written, verified, polled, helper_calls;
+        atomic_bool stop;
+        char err[512];
+        atomic_bool failed;
+        pthread_mutex_t err_lock;
+};
+
+static void *fail_thread(struct shared *s, const char *what, int e) {
+        pthread_mutex_lock(&s->err_lock);
+        if (!atomic_load(&s->failed))
+                snprintf(s->err, sizeof(s->err), "%s: %s", what, strerror(e));
+        atomic_store(&s->failed, true);
+        pthread_mutex_unlock(&s->err_lock);
+        atomic_store(&s->stop, true);
+        return NULL;
+}
+
+static void *writer_main(void *arg) {
+        struct shared *s = arg;
+        struct t_stream gen;
+        uint64_t rnd = 0x1234, done = 0;
+        unsigned char *buf = malloc(CHUNK);
+        if (!buf)
+                return fail_thread(s, "malloc", ENOMEM);
+        t_stream_init(&gen, 77);
+        while (done < s->bytes && !atomic_load(&s->stop)) {
+                uint64_t n = 1 + t_rand64(&rnd) % CHUNK;
+                if (n > s->bytes - done)
+                        n = s->bytes - done;
+                t_stream_fill(&gen, buf, n);
+                for (uint64_t off = 0; off < n && !atomic_load(&s->stop);) {
+                        long w = shbuf_write(s->x, buf + off, n - off);
+                        if (w < 0) {
+                                free(buf);
+                                return fail_thread(s, "writer: shbuf_write", errno);
+                        }
+                        off += (uint64_t) w;
+                        atomic_store(&s->written, done + off);
+                        if (w == 0 && shbuf_wait(s->x) < 0) {
+                                free(buf);
+                                return fail_thread(s, "writer: shbuf_wait", errno);
+                        }
+                }
+                done += n;
+                /* A helper on the other handle now and then. */
+                if ((done & 0xf) == 0 && shbuf_is_full(s->y) < 0) {
+                        free(buf);
+                        return fail_thread(s, "writer: shbuf_is_full(Y)", errno);
+                }
+        }
+        free(buf);
+        return NULL;
+}
+
+static void *reader_main(void *arg) {
+        struct shared *s = arg;
+        struct t_stream gen;
+        uint64_t rnd = 0x4321, done = 0;
+        unsigned char *buf = malloc(CHUNK), *expect = malloc(CHUNK);
+        if (!buf || !expect) {
+                free(buf);
+                free(expect);
+                return fail_thread(s, "malloc", ENOMEM);
+        }
+        t_stream_init(&gen, 77);
+        while (done < s->bytes && !atomic_load(&s->stop)) {
+                uint64_t n = 1 + t_rand64(&rnd) % CHUNK;
+                if (n > s->bytes - done)
+                        n = s->bytes - done;
+                long r = shbuf_read(s->y, buf, n);
+                if (r < 0) {
+                        fail_thread(s, "reader: shbuf_read", errno);
+                        break;
+                }
+                if (r == 0) {
+                        if (shbuf_wait(s->y) < 0) {
+                                fail_thread(s, "reader: shbuf_wait", errno);
+                                break;
+                        }
+                        continue;
+                }
+                t_stream_fill(&gen, expect, (size_t) r);
+                if (memcmp(buf, expect, (size_t) r) != 0) {
+                        for (long i = 0; i < r; i++)
+                                if (buf[i] != expect[i]) {
+                                        pthread_mutex_lock(&s->err_lock);
+                                        snprintf(s->err, sizeof(s->err),
+                                                 "byte %llu is 0x%02x, expected 0x%02x",
+                                                 (unsigned long long) (done + (uint64_t) i), buf[i],
+                                                 expect[i]);
+                                        atomic_store(&s->failed, true);
+                                        pthread_mutex_unlock(&s->err_lock);
+                                        break;
+                                }
+                        atomic_store(&s->stop, true);
+                        break;
+                }
+                done += (uint64_t) r;
+                atomic_store(&s->verified, done);
+                if ((done & 0xf) == 0 && shbuf_is_empty(s->x) < 0) {
+                        fail_thread(s, "reader: shbuf_is_empty(X)", errno);
+                        break;
+                }
+        }
+        free(buf);
+        free(expect);
+        return NULL;
+}
+
+static void *poller_main(void *arg) {
+        struct shared *s = arg;
+        struct pollfd p[2] = {
+                {.fd = shbuf_get_select_fd(s->x), .events = POLLIN},
+                {.fd = shbuf_get_select_fd(s->y), .events = POLLIN},
+        };
+        shbuf *h[2] = {s->x, s->y};
+        while (!atomic_load(&s->stop)) {
+                int n = poll(p, 2, 50);
+                if (n < 0 && errno != EINTR)
+                        return fail_thread(s, "poller: poll", errno);
+                for (int i = 0; i < 2 && n > 0; i++)
+                        if (p[i].revents & POLLIN) {
+                                if (shbuf_post_select(h[i]) < 0)
+                                        return fail_thread(s, "poller: shbuf_post_select", errno);
+                                atomic_fetch_add(&s->polled, 1);
+                        }
+                /* The status lock from a third thread, on both handles. */
+                for (int i = 0; i < 2; i++) {
+                        if (shbuf_status_lock(h[i]) < 0)
+                                return fail_thread(s, "poller: shbuf_status_lock", errno);
+                        volatile unsigned long len = shbuf_get_status(h[i])->length;
+                        (void) len;
+                        shbuf_status_unlock(h[i]);
+                        atomic_fetch_add(&s->helper_calls, 1);
+                }
+        }
+        return NULL;
+}
+
+START_TEST(test_threads_echo) {
+        const uint64_t mib = r_env_u64("SHBUF_THREADS_MIB", r_sanitized() ? 256 : 1024);
+        struct shared s = {.bytes = mib << 20};
+        pthread_mutex_init(&s.err_lock, NULL);
+        const key_t kx = t_key(0), ky = t_key(1);
+        s.x = t_create(kx, RING);
+        ck_assert_msg(s.x != NULL, "shbuf_create: %s", strerror(errno));
+        s.y = t_create(ky, RING);
+        ck_assert_msg(s.y != NULL, "shbuf_create: %s", strerror(errno));
+        struct r_child echo = r_fork(p_echo, kx, NULL);
+        ck_assert_int_gt(echo.pid, 0);
+        ck_assert_int_eq(r_get(echo.from, 10000), 'o');
+        /* SHBUF_THREADS_NO_POLLER=1 leaves the poller out, to tell its
+         * effect apart when this test fails. */
+        const bool poller = r_env_u64("SHBUF_THREADS_NO_POLLER", 0) == 0;
+        if (poller) {
+                ck_assert_int_eq(shbuf_notify_enable(s.x, 1), 0);
+                ck_assert_int_eq(shbuf_notify_enable(s.y, 1), 0);
+        }
+
+        pthread_t w, r, p;
+        const int64_t t0 = t_now_ms();
+        if (poller)
+                ck_assert_int_eq(pthread_create(&p, NULL, poller_main, &s), 0);
+        ck_assert_int_eq(pthread_create(&r, NULL, reader_main, &s), 0);
+        ck_assert_int_eq(pthread_create(&w, NULL, writer_main, &s), 0);
+
+        /* The watchdog: a lost wake-up shows as a stall. */
+        uint64_t last = 0;
+        int64_t last_move = t_now_ms();
+        bool stalled = false;
+        while (atomic_load(&s.verified) < s.bytes && !atomic_load(&s.stop)) {
+                t_sleep_ms(50);
+                uint64_t v = atomic_load(&s.verified) + atomic_load(&s.written);
+                if (v != last) {
+                        last = v;
+                        last_move = t_now_ms();
+                } else if (t_now_ms() - last_move > 10000) {
+                        stalled = true;
+                        break;
+                }
+        }
+        const int64_t took = t_now_ms() - t0;
+        atomic_store(&s.stop, true);
+        if (stalled) {
+                /* Wake every thread: the echo's death ends their waits with EPIPE. */
+                kill(echo.pid, SIGKILL);
+        }
+        pthread_join(w, NULL);
+        pthread_join(r, NULL);
+        if (poller)
+                pthread_join(p, NULL);
+        ck_assert_msg(
+                !stalled,
+                "stalled for 10 s: written %llu, verified %llu of %llu bytes, %llu select wake-ups (a lost "
+                "wake-up?)",
+                (unsigned long long) atomic_load(&s.written), (unsigned long long) atomic_load(&s.verified),
+                (unsigned long long) s.bytes, (unsigned long long) atomic_load(&s.polled));
+        ck_assert_msg(!atomic_load(&s.failed), "%s", s.err);
+        ck_assert_uint_eq(atomic_load(&s.verified), s.bytes);
+        fprintf(stderr,
+                "%s: %llu MiB out and back in %lld ms (%.0f MiB/s), %llu select wake-ups, %llu lock "
+                "rounds\n",
+                t_backend(), (unsigned long long) mib, (long long) took,
+                took > 0 ? (double) mib * 1000.0 / (double) took : 0.0,
+                (unsigned long long) atomic_load(&s.polled),
+                (unsigned long long) atomic_load(&s.helper_calls));
+        shbuf_free(s.x); /* the echo's wait on X ends with EPIPE */
+        ck_assert_int_eq(r_finish(&echo, 10000), 0);
+        shbuf_free(s.y);
+        pthread_mutex_destroy(&s.err_lock);
+}
+END_TEST
+
+static int leaked;
+
+static void sweep_teardown(void) {
+        leaked += t_sweep();
+}
+
+int main(void) {
+        Suite *s = suite_create("threads");
+        TCase *tc = tcase_create("eintr");
+
+        t_init();
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, 30);
+        tcase_add_loop_test(tc, test_eintr, 0, 3);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("threads");
+        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_threads_echo);
+        suite_add_tcase(s, tc);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        leaked += t_sweep();
+        if (leaked > 0)
+                fprintf(stderr, "check_threads: %d IPC objects were left behind\n", leaked);
+        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

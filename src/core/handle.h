@@ -80,11 +80,13 @@ int shbuf__status_lock(shbuf *sb);
 
 /* wake.c: the notification policy and waiting. */
 enum shbuf__look {
-        SHBUF__LOOK_OTHER, /* intent unknown */
-        SHBUF__LOOK_READ,  /* a read-side helper */
-        SHBUF__LOOK_WRITE, /* a write-side helper */
+        SHBUF__LOOK_OTHER,     /* intent unknown */
+        SHBUF__LOOK_READ,      /* a read-side helper */
+        SHBUF__LOOK_WRITE,     /* a write-side helper */
+        SHBUF__LOOK_COMMITTED, /* our own commit: it is no news to us */
 };
-void shbuf__saw(shbuf *sb, enum shbuf__look look, uint64_t free_bytes);
+void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring);
+void shbuf__bump(shbuf *sb);
 void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes);
 int shbuf__notify(shbuf *sb);
 int shbuf__wait(shbuf *sb, int timeout_ms);

@@ -41,8 +41,10 @@ struct shbuf__peer {
         /* Set by this side before it sleeps; the other side clears it when it
          * sends the wake-up, so one sleep costs at most one message. */
         _Atomic uint32_t waiting;
-        /* Bumped by the other side on every commit and notify, without a
-         * system call; a sleeper compares it with what it saw last. */
+        /* Bumped by the other side when it notifies without committing
+         * (shbuf_notify(), reset, attach, detach). Commits show in the
+         * status block's counters instead, so that a commit writes no line
+         * but the lock's. */
         _Atomic uint32_t events;
         /* 1 while this side sleeps for space: wake it only once half the
          * ring is free (hysteresis), not after every chunk the reader takes. */
@@ -61,9 +63,8 @@ enum shbuf__wait_how {
 
 /* The status lock: owner pid (0 = free) plus the number of sleepers. */
 struct shbuf__lock {
-        alignas(SHBUF__CACHELINE) _Atomic uint32_t owner;
+        _Atomic uint32_t owner;
         _Atomic uint32_t waiters;
-        _Atomic uint32_t recoveries; /* times a dead holder's lock was taken over */
 };
 
 struct shbuf__control {
@@ -81,14 +82,19 @@ struct shbuf__control {
         /* Backend-private: object ids or names. Validated by the backend. */
         uint8_t backend_area[SHBUF__BACKEND_AREA];
 
-        struct shbuf__lock lock;
-        struct shbuf__peer peer[2];
+        /* The lock and what it guards share one cache line (64 bytes on
+         * LP64): a commit moves one line between the cores, not two. */
+        alignas(SHBUF__CACHELINE) struct shbuf__lock lock;
+        shbuf_status status;
 
-        alignas(SHBUF__CACHELINE) shbuf_status status;
+        alignas(SHBUF__CACHELINE) _Atomic uint32_t lock_recoveries; /* dead holders' locks taken over */
+        struct shbuf__peer peer[2];
 };
 
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "atomic words must be plain 32-bit words");
 _Static_assert(sizeof(struct shbuf__control) % SHBUF__CACHELINE == 0, "control block is whole lines");
+_Static_assert(sizeof(struct shbuf__lock) + sizeof(shbuf_status) <= SHBUF__CACHELINE,
+               "the lock and the status share a cache line");
 
 #define SHBUF__CONTROL_SIZE ((uint32_t) sizeof(struct shbuf__control))
 

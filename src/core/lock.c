@@ -58,7 +58,7 @@ static bool take_over(shbuf *sb, bool check_alive) {
                 return false;
         if (!atomic_compare_exchange_strong(&l->owner, &owner, sb->pid))
                 return false;
-        atomic_fetch_add(&l->recoveries, 1);
+        atomic_fetch_add(&sb->control->lock_recoveries, 1);
         return true;
 }
 

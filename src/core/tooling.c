@@ -31,7 +31,7 @@ static void describe(const struct shbuf__backend *b, const struct shbuf__control
         ret->client_pid = atomic_load(&cl->pid);
         ret->client_attached = atomic_load(&cl->state) == SHBUF__PEER_ATTACHED;
         ret->client_alive = ret->client_attached && shbuf__pid_alive((uint32_t) ret->client_pid);
-        ret->lock_recoveries = atomic_load(&c->lock.recoveries);
+        ret->lock_recoveries = atomic_load(&c->lock_recoveries);
 }
 
 static int inspect_on(const struct shbuf__backend *b, key_t key, shbuf_info *ret) {

@@ -1,18 +1,21 @@
 /*
  * The notification policy and shbuf_wait().
  *
- * Policy: a committing side bumps the other side's event counter (one atomic
- * add, no system call) and sends a wake-up message only when the other side
- * has published that it is waiting. A waiter publishes "waiting", then
- * re-reads its event counter before it sleeps; with both steps sequentially
- * consistent, either the committer sees the flag or the waiter sees the new
- * count, so no wake-up is lost. The committer clears the flag when it sends,
- * so one sleep costs the other side at most one message.
+ * Policy: a committing side sends a wake-up message only when the other side
+ * has published that it is waiting. A commit already changes the status
+ * block's counters (write_count, read_count) under the lock, so it needs no
+ * other shared write: the lock's cache line is the only one it moves. Other
+ * notifications (shbuf_notify(), reset, attach, detach) bump the other side's
+ * event counter. A waiter publishes "waiting", then looks at the counters
+ * under the lock and at its event counter before it sleeps; with both steps
+ * sequentially consistent, either the committer sees the flag or the waiter
+ * sees the new counts, so no wake-up is lost. The committer clears the flag
+ * when it sends, so one sleep costs the other side at most one message.
  *
- * Each thread remembers the event count it saw when it last looked at the
+ * Each thread remembers the counters it saw when it last looked at the
  * status (any helper, or shbuf_status_lock()). shbuf_wait() returns at once
- * when the count moved since then, so data committed between looking and
- * waiting is never slept through.
+ * when they moved since then, so data committed between looking and waiting
+ * is never slept through.
  *
  * Hysteresis: a writer that sleeps because the ring is (nearly) full says so
  * (wants_space), and the reader's commits wake it only once half the ring is
@@ -40,7 +43,8 @@
 
 struct seen_slot {
         uint64_t handle_id;
-        uint32_t events;
+        uint32_t events;  /* this side's event counter */
+        uint64_t commits; /* write_count + read_count */
         bool wants_space; /* the last look was on the write side, with less than half free */
 };
 
@@ -54,7 +58,11 @@ static struct seen_slot *seen_find(const shbuf *sb) {
         return NULL;
 }
 
-void shbuf__saw(shbuf *sb, enum shbuf__look look, uint64_t free_bytes) {
+static uint64_t commits_of(const struct shbuf__ring *r) {
+        return r->write_count + r->read_count;
+}
+
+void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring) {
         struct seen_slot *s = seen_find(sb);
         if (!s) {
                 /* Round robin: a thread juggling more handles than slots only
@@ -63,7 +71,39 @@ void shbuf__saw(shbuf *sb, enum shbuf__look look, uint64_t free_bytes) {
                 s->handle_id = sb->id;
         }
         s->events = atomic_load(&shbuf__self(sb)->events);
-        s->wants_space = look == SHBUF__LOOK_WRITE && free_bytes < sb->size / 2;
+        s->commits = commits_of(ring);
+        if (look != SHBUF__LOOK_COMMITTED)
+                s->wants_space = look == SHBUF__LOOK_WRITE && shbuf__ring_free(ring) < sb->size / 2;
+}
+
+/* What a thread would see now: the event counter and the commit count. */
+struct sight {
+        uint32_t events;
+        uint64_t commits;
+};
+
+/*
+ * Look now. The counters are read under the lock: taking it orders this
+ * after the "waiting" store, as the committer's unlock orders its commit
+ * before its look at "waiting". Returns 1 if anything happened since slot
+ * was taken, 0 if not, or -errno.
+ */
+static int look_now(shbuf *sb, const struct seen_slot *slot, struct sight *ret) {
+        ret->events = atomic_load(&shbuf__self(sb)->events);
+        int r = shbuf__lock(sb);
+        if (r < 0)
+                return r;
+        const volatile shbuf_status *st = &sb->control->status;
+        ret->commits = (uint64_t) st->write_count + (uint64_t) st->read_count;
+        shbuf__unlock(sb);
+        return ret->events != slot->events || ret->commits != slot->commits;
+}
+
+/* The same without the lock, for spinning: a hint, confirmed by look_now(). */
+static bool moved_hint(shbuf *sb, const struct seen_slot *slot) {
+        const volatile shbuf_status *st = &sb->control->status;
+        return atomic_load_explicit(&shbuf__self(sb)->events, memory_order_relaxed) != slot->events ||
+               (uint64_t) st->write_count + (uint64_t) st->read_count != slot->commits;
 }
 
 /* ---- waking the other side -------------------------------------------- */
@@ -89,7 +129,7 @@ static void wake_if_waiting(shbuf *sb) {
 void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes) {
         struct shbuf__peer *o = shbuf__other(sb);
 
-        atomic_fetch_add(&o->events, 1);
+        /* The status counters changed under the lock: that is the news. */
         if (!atomic_load(&o->waiting))
                 return;
         /* Only a consuming commit may be held back: it is the one a writer
@@ -100,6 +140,10 @@ void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes) {
                 return;
         }
         wake_if_waiting(sb);
+}
+
+void shbuf__bump(shbuf *sb) {
+        atomic_fetch_add(&shbuf__other(sb)->events, 1);
 }
 
 int shbuf__notify(shbuf *sb) {
@@ -147,7 +191,7 @@ static inline void cpu_relax(void) {
  * sleeping saves both sides a system call and a context switch. Returns true
  * if the event counter moved while spinning.
  */
-static bool spin_for_events(shbuf *sb, uint32_t seen, int64_t deadline) {
+static bool spin_for_events(shbuf *sb, const struct seen_slot *slot, int64_t deadline) {
         uint32_t spin_us = atomic_load_explicit(&sb->spin_us, memory_order_relaxed);
         if (spin_us == 0)
                 return false;
@@ -155,7 +199,7 @@ static bool spin_for_events(shbuf *sb, uint32_t seen, int64_t deadline) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int64_t limit_ns = (int64_t) spin_us * 1000;
         for (unsigned i = 1;; i++) {
-                if (atomic_load_explicit(&shbuf__self(sb)->events, memory_order_acquire) != seen)
+                if (moved_hint(sb, slot))
                         return true;
                 cpu_relax();
                 if (i % 64 == 0) {
@@ -173,23 +217,24 @@ static bool spin_for_events(shbuf *sb, uint32_t seen, int64_t deadline) {
  */
 static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline) {
         struct shbuf__peer *me = shbuf__self(sb);
-        uint32_t seen = slot->events;
+        struct sight sight;
         int r;
 
         /* About to sleep: a wake-up held back from the other side is due. */
         if (atomic_exchange(&sb->owed_wake, false))
                 wake_if_waiting(sb);
 
-        if (spin_for_events(sb, seen, deadline))
+        if (spin_for_events(sb, slot, deadline))
                 return 0;
         if (sb->notifier)
                 return shbuf__notifier_wait(sb, timeout_left(deadline));
 
         atomic_store(&me->wants_space, slot->wants_space);
         atomic_store(&me->waiting, SHBUF__WAIT_CHANNEL);
-        if (atomic_load(&me->events) != seen) {
+        r = look_now(sb, slot, &sight);
+        if (r != 0) {
                 atomic_store(&me->waiting, 0);
-                return 0;
+                return r < 0 ? r : 0;
         }
         /* Objects removed behind our back (ipcrm -m, shm_unlink) do not
          * wake anybody. A pair that keeps streaming sleeps often, so checking
@@ -215,17 +260,23 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
         if (!slot) {
                 /* This thread never looked at the status, so anything there is
                  * news to it: report at once and start tracking. */
-                shbuf__saw(sb, SHBUF__LOOK_OTHER, 0);
-                return 0;
+                r = shbuf__status_lock(sb);
+                if (r == 0)
+                        shbuf__unlock(sb);
+                return r;
         }
 
         bool woke = false;
         pthread_mutex_lock(&sb->mutex);
         for (;;) {
-                uint32_t now_events = atomic_load(&shbuf__self(sb)->events);
-                if (now_events != slot->events) {
-                        slot->events = now_events;
-                        r = 0;
+                struct sight now;
+                r = look_now(sb, slot, &now);
+                if (r != 0) {
+                        if (r > 0) {
+                                slot->events = now.events;
+                                slot->commits = now.commits;
+                                r = 0;
+                        }
                         break;
                 }
                 /* Woken with nothing new: were the objects removed under us

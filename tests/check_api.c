@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "test-util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -1286,26 +1287,12 @@ END_TEST
 
 /* ---- main ----------------------------------------------------------------- */
 
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
-static TCase *tcase(Suite *s, const char *name) {
-        TCase *tc = tcase_create(name);
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 20);
-        suite_add_tcase(s, tc);
-        return tc;
-}
-
 int main(void) {
         Suite *s = suite_create("api");
         TCase *tc;
 
         t_init();
-        tc = tcase(s, "lifetime");
+        tc = t_case(s, "lifetime", 20);
         tcase_add_test(tc, test_create_open_free);
         tcase_add_test(tc, test_enoent);
         tcase_add_test(tc, test_eexist);
@@ -1316,7 +1303,7 @@ int main(void) {
         tcase_add_test(tc, test_key_zero_chooses);
         tcase_add_loop_test(tc, test_odd_sizes, 0, (int) (sizeof(odd_sizes) / sizeof(odd_sizes[0])));
 
-        tc = tcase(s, "ring");
+        tc = t_case(s, "ring", 20);
         tcase_add_test(tc, test_pointers_across_wrap);
         tcase_add_test(tc, test_copy_across_wrap);
         tcase_add_test(tc, test_empty_full);
@@ -1327,7 +1314,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_corrupt_status, 0,
                             (int) (sizeof(corruptions) / sizeof(corruptions[0])));
 
-        tc = tcase(s, "peers");
+        tc = t_case(s, "peers", 20);
         tcase_add_test(tc, test_ebusy_second_client);
         tcase_add_test(tc, test_dead_client_does_not_block);
         tcase_add_test(tc, test_is_connected);
@@ -1337,23 +1324,16 @@ int main(void) {
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
         tcase_add_test(tc, test_select_fd);
 
-        tc = tcase(s, "backends");
+        tc = t_case(s, "backends", 20);
         tcase_add_test(tc, test_backend_list);
         tcase_add_test(tc, test_unknown_backend);
 
-        tc = tcase(s, "objects");
+        tc = t_case(s, "objects", 20);
         tcase_add_test(tc, test_access);
         tcase_add_test(tc, test_eproto_foreign_segment);
         tcase_add_test(tc, test_foreign_sem_and_queue);
         tcase_add_test(tc, test_list_inspect);
         tcase_add_test(tc, test_remove_and_gc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_api: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_api");
 }

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "test-util.h"
 
 static shbuf *create_on(const char *backend, key_t key, unsigned long size) {
@@ -214,20 +215,13 @@ END_TEST
 
 int main(void) {
         Suite *s = suite_create("backends");
-        TCase *tc = tcase_create("choice");
-        tcase_set_timeout(tc, 30);
+        TCase *tc = t_case(s, "choice", 30);
         tcase_add_test(tc, test_backend_list);
         tcase_add_test(tc, test_open_finds_any_backend);
         tcase_add_test(tc, test_key_unique_across_backends);
         tcase_add_test(tc, test_fallback_when_sysv_unusable);
         tcase_add_test(tc, test_posix_unprivileged);
-        suite_add_tcase(s, tc);
 
         t_init();
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        failed += t_sweep() > 0;
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_backends");
 }

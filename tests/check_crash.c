@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "rel-util.h"
 
 extern char **environ;
@@ -654,41 +655,20 @@ END_TEST
 
 /* ---- the runner --------------------------------------------------------------- */
 
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
-static TCase *tcase(Suite *s, const char *name, int timeout) {
-        TCase *tc = tcase_create(name);
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, timeout);
-        suite_add_tcase(s, tc);
-        return tc;
-}
-
 int main(void) {
         Suite *s = suite_create("crash");
         TCase *tc;
 
         t_init();
-        tc = tcase(s, "killed", 20);
+        tc = t_case(s, "killed", 20);
         tcase_add_loop_test(tc, test_killed_while_blocked, 0, 6);
         tcase_add_loop_test(tc, test_dead_holder_status_validated, 0, 2);
         tcase_add_loop_test(tc, test_idle_wait_costs_nothing, 0, 2);
 
-        tc = tcase(s, "leftovers", 30);
+        tc = t_case(s, "leftovers", 30);
         tcase_add_test(tc, test_gc_after_provider_killed);
         tcase_add_test(tc, test_client_killed_while_waiting);
         tcase_add_loop_test(tc, test_removed_under_running_pair, 0, 3);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_crash: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_crash");
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "check-run.h"
 #include "rel-util.h"
 
 #define RING 4096
@@ -340,28 +341,12 @@ START_TEST(test_hostile_peer) {
 }
 END_TEST
 
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
 int main(void) {
         Suite *s = suite_create("hostile");
-        TCase *tc = tcase_create("hostile");
+        TCase *tc = t_case(s, "hostile", 240);
 
         t_init();
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_hostile_peer);
-        suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_hostile: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_hostile");
 }

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "test-util.h"
 
 extern char **environ;
@@ -367,34 +368,18 @@ START_TEST(test_provider_killed) {
 }
 END_TEST
 
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
 int main(void) {
         Suite *s = suite_create("ipcs");
-        TCase *tc = tcase_create("sysv");
+        TCase *tc = t_case(s, "sysv", 20);
 
         t_init();
         /* The objects looked at here are SysV ones, whatever the default. */
         setenv("SHBUF_BACKEND", "sysv", 1);
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 20);
         tcase_add_test(tc, test_ipcs_shows_buffer);
         tcase_add_test(tc, test_ipcs_shows_chosen_key);
         tcase_add_test(tc, test_ipcrm_blocked_client);
         tcase_add_test(tc, test_ipcrm_then_wait);
         tcase_add_test(tc, test_provider_killed);
-        suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_ipcs: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_ipcs");
 }

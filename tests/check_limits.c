@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "rel-util.h"
 
 extern char **environ;
@@ -467,31 +468,15 @@ START_TEST(test_foreign_ipcmk) {
 }
 END_TEST
 
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
 int main(void) {
         Suite *s = suite_create("limits");
-        TCase *tc = tcase_create("limits");
+        TCase *tc = t_case(s, "limits", 120);
 
         t_init();
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_permissions);
         tcase_add_test(tc, test_too_big);
         tcase_add_test(tc, test_no_leaks);
         tcase_add_test(tc, test_foreign_ipcmk);
-        suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_limits: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_limits");
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "stream.h"
+#include "check-run.h"
 #include "test-util.h"
 
 extern char **environ;
@@ -163,30 +164,12 @@ START_TEST(test_stream) {
 }
 END_TEST
 
-/* Objects left by the test case's tests; counted, removed, and a failure. */
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
 int main(void) {
         Suite *s = suite_create("stream");
-        TCase *tc = tcase_create("stream");
+        TCase *tc = t_case(s, "stream", 60);
 
         t_init();
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 60);
         tcase_add_loop_test(tc, test_stream, 0, (int) (sizeof(configs) / sizeof(configs[0])));
-        suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        /* Whatever a test left behind is a failure too, even if it passed. */
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_stream: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_stream");
 }

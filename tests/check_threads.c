@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "rel-util.h"
 
 /* ---- EINTR ---------------------------------------------------------------------- */
@@ -440,34 +441,15 @@ START_TEST(test_threads_echo) {
 }
 END_TEST
 
-static int leaked;
-
-static void sweep_teardown(void) {
-        leaked += t_sweep();
-}
-
 int main(void) {
         Suite *s = suite_create("threads");
-        TCase *tc = tcase_create("eintr");
+        TCase *tc = t_case(s, "eintr", 30);
 
         t_init();
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 30);
         tcase_add_loop_test(tc, test_eintr, 0, 3);
-        suite_add_tcase(s, tc);
 
-        tc = tcase_create("threads");
-        tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
-        tcase_set_timeout(tc, 240);
+        tc = t_case(s, "threads", 240);
         tcase_add_test(tc, test_threads_echo);
-        suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        leaked += t_sweep();
-        if (leaked > 0)
-                fprintf(stderr, "check_threads: %d IPC objects were left behind\n", leaked);
-        return failed == 0 && leaked == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return t_run(s, "check_threads");
 }

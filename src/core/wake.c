@@ -270,7 +270,11 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
         pthread_mutex_lock(&sb->mutex);
         for (;;) {
                 struct sight now;
+                /* Not under the handle mutex: the status lock may have to be
+                 * waited for, and the handle's other threads need the mutex. */
+                pthread_mutex_unlock(&sb->mutex);
                 r = look_now(sb, slot, &now);
+                pthread_mutex_lock(&sb->mutex);
                 if (r != 0) {
                         if (r > 0) {
                                 slot->events = now.events;

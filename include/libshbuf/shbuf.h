@@ -378,6 +378,7 @@ typedef struct shbuf_info {
         unsigned mode;                 /**< permission bits of the control block */
         uid_t uid;                     /**< owner of the control block */
         unsigned long lock_recoveries; /**< times a dead holder's lock was taken over */
+        long attachments; /**< processes mapping the control block, -1 if the backend cannot tell (POSIX) */
 } shbuf_info;
 
 /**

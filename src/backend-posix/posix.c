@@ -409,8 +409,11 @@ static int posix_list(int (*fn)(const struct shbuf__found *f, void *userdata), v
                         continue;
                 if (peek_control((key_t) key, &st) < 0)
                         continue;
-                struct shbuf__found f = {
-                        .key = (key_t) key, .uid = st.st_uid, .mode = (int) (st.st_mode & 0777)};
+                /* POSIX shared memory does not count its mappings. */
+                struct shbuf__found f = {.key = (key_t) key,
+                                         .uid = st.st_uid,
+                                         .mode = (int) (st.st_mode & 0777),
+                                         .attached = -1};
                 int r = fn(&f, userdata);
                 if (r != 0) {
                         closedir(d);

@@ -346,8 +346,12 @@ static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), vo
                         continue;
                 if (peek_control((int) shmid, (key_t) key, &a, &data_size) < 0)
                         continue;
-                struct shbuf__found found = {
-                        .key = (key_t) key, .uid = (uid_t) uid, .mode = (int) (perms & 0777)};
+                /* nattch as the kernel counted it before peek_control()'s
+                 * own, short attach. */
+                struct shbuf__found found = {.key = (key_t) key,
+                                             .uid = (uid_t) uid,
+                                             .mode = (int) (perms & 0777),
+                                             .attached = (long) nattch};
                 int r = fn(&found, userdata);
                 if (r != 0) {
                         fclose(f);

@@ -36,6 +36,7 @@ struct shbuf__found {
         key_t key;
         uid_t uid;
         int mode;
+        long attached; /* processes mapping the control block, -1 if unknown */
 };
 
 struct shbuf__backend {

@@ -19,6 +19,7 @@ static void describe(const struct shbuf__backend *b, const struct shbuf__control
         struct shbuf__ring ring;
 
         memset(ret, 0, sizeof(*ret));
+        ret->attachments = -1; /* filled in from the backend's listing */
         strncpy(ret->backend, b->name, sizeof(ret->backend) - 1);
         ret->key = c->key;
         ret->size = (unsigned long) c->data_size;
@@ -59,6 +60,7 @@ static int fill_owner(const struct shbuf__found *f, void *userdata) {
                 return 0;
         q->info->uid = f->uid;
         q->info->mode = (unsigned) f->mode;
+        q->info->attachments = f->attached;
         return 1;
 }
 
@@ -95,6 +97,7 @@ static int collect_one(const struct shbuf__found *f, void *userdata) {
                 return 0; /* vanished or not ours: skip */
         info.uid = f->uid;
         info.mode = (unsigned) f->mode;
+        info.attachments = f->attached;
         if (c->n == c->cap) {
                 size_t cap = c->cap ? c->cap * 2 : 16;
                 shbuf_info *p = realloc(c->items, cap * sizeof(*p));
@@ -180,8 +183,13 @@ int shbuf__remove(key_t key, const char *backend) {
         return r;
 }
 
+/*
+ * Garbage: both processes gone. The pids come from the control block, which
+ * a peer can scribble, so where the kernel counts the processes that map
+ * the block (SysV), a buffer somebody still maps is never garbage.
+ */
 static bool stale(const shbuf_info *i) {
-        return !i->provider_alive && !i->client_alive;
+        return !i->provider_alive && !i->client_alive && i->attachments <= 0;
 }
 
 int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count) {

@@ -341,12 +341,49 @@ START_TEST(test_hostile_peer) {
 }
 END_TEST
 
+/*
+ * The pids in the control block are the peer's to scribble. A SysV buffer
+ * that is still mapped is never garbage, whatever they say: shbuf_gc()
+ * must leave it alone (POSIX cannot count mappings, so it trusts the pids).
+ */
+START_TEST(test_gc_spares_mapped_buffer) {
+        if (strcmp(t_backend(), "sysv") != 0)
+                return;
+        shbuf *sb = t_create(t_key(40), 4096);
+        ck_assert_ptr_nonnull(sb);
+        key_t key = shbuf_get_key(sb);
+        /* A pid that surely is dead: a child that exited and was reaped. */
+        pid_t dead = fork();
+        if (dead == 0)
+                _exit(0);
+        t_wait_child(dead, 5000);
+        volatile uint32_t *w = map_control(key);
+        ck_assert_ptr_nonnull((void *) w);
+        w[offsetof(struct shbuf__control, peer[SHBUF__PROVIDER].pid) / 4] = (uint32_t) dead;
+
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
+        ck_assert_int_eq(info.provider_alive, 0);
+        shbuf_info *gone = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(shbuf_gc(0, &gone, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                ck_assert_msg(gone[i].key != key, "gc removed a buffer that is mapped");
+        free(gone);
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
+        ck_assert_int_ge(info.attachments, 1);
+        shmdt((const void *) w);
+        shbuf_free(sb);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("hostile");
         TCase *tc = t_case(s, "hostile", 240);
 
         t_init();
         tcase_add_test(tc, test_hostile_peer);
+        tcase_add_test(tc, test_gc_spares_mapped_buffer);
 
         return t_run(s, "check_hostile");
 }

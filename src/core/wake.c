@@ -252,9 +252,68 @@ static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline)
         return r;
 }
 
+static bool past(int64_t deadline) {
+        return deadline >= 0 && shbuf__now_ms() >= deadline;
+}
+
+/*
+ * One turn of a wait, by the thread that holds the receiver role (when
+ * sleep is true) or by one whose time ran out while another held it: look
+ * for news, check the peer, sleep. Sets *done when the wait is over (the
+ * return value is its result); otherwise the caller goes round again.
+ *
+ * The look happens after the role was taken (under the handle mutex), and
+ * a shbuf_post_select() in another thread drains the descriptor and then
+ * checks the role under the same mutex: either that drain came first, and
+ * the look sees the commit whose wake-up it took, or it sees the role and
+ * kicks our sleep (see notifier.c).
+ */
+static int turn(shbuf *sb, struct seen_slot *slot, int64_t deadline, bool sleep, bool *woke, bool *done) {
+        struct sight now;
+        int r = look_now(sb, slot, &now);
+
+        *done = true;
+        if (r > 0) {
+                slot->events = now.events;
+                slot->commits = now.commits;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        /* Woken with nothing new: were the objects removed under us (ipcrm,
+         * shm_unlink)? Checked only here, off the path of ordinary wake-ups. */
+        if (*woke && sb->backend->check_alive(sb) < 0) {
+                atomic_store(&sb->removed, true);
+                return -EPIPE;
+        }
+        pthread_mutex_lock(&sb->mutex);
+        r = shbuf__peer_refresh(sb);
+        bool gone = shbuf__peer_gone(sb, false);
+        pthread_mutex_unlock(&sb->mutex);
+        if (r < 0)
+                return r;
+        if (gone)
+                return -EPIPE;
+        if (!sleep || past(deadline))
+                return -ETIMEDOUT;
+
+        r = sleep_once(sb, slot, deadline);
+        if (r == -EINTR || r == -EPROTO || r == -EINVAL) /* the caller must hear of these */
+                return r;
+        if (r == -EPIPE) {
+                atomic_store(&sb->removed, true);
+                return r;
+        }
+        /* Woken or timed out: the next turn sorts out why. */
+        *woke = r == 0;
+        *done = false;
+        return 0;
+}
+
 int shbuf__wait(shbuf *sb, int timeout_ms) {
         int64_t deadline = timeout_ms < 0 ? -1 : shbuf__now_ms() + timeout_ms;
         struct seen_slot *slot = seen_find(sb);
+        bool woke = false, done = false;
         int r;
 
         if (!slot) {
@@ -266,83 +325,45 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 return r;
         }
 
-        bool woke = false;
         pthread_mutex_lock(&sb->mutex);
-        for (;;) {
-                struct sight now;
-                /* Not under the handle mutex: the status lock may have to be
-                 * waited for, and the handle's other threads need the mutex. */
-                pthread_mutex_unlock(&sb->mutex);
-                r = look_now(sb, slot, &now);
-                pthread_mutex_lock(&sb->mutex);
-                if (r != 0) {
-                        if (r > 0) {
-                                slot->events = now.events;
-                                slot->commits = now.commits;
-                                r = 0;
-                        }
-                        break;
-                }
-                /* Woken with nothing new: were the objects removed under us
-                 * (ipcrm, shm_unlink)? Checked only here, off the path of
-                 * ordinary wake-ups. */
-                if (woke && sb->backend->check_alive(sb) < 0) {
-                        atomic_store(&sb->removed, true);
-                        r = -EPIPE;
-                        break;
-                }
-                r = shbuf__peer_refresh(sb);
-                if (r < 0)
-                        break;
-                if (shbuf__peer_gone(sb, false)) {
-                        r = -EPIPE;
-                        break;
-                }
-                if (deadline >= 0 && shbuf__now_ms() >= deadline) {
-                        r = -ETIMEDOUT;
-                        break;
-                }
-
-                if (sb->receiving) {
-                        /* Another thread sleeps in the channel: wait for it. */
+        while (!done) {
+                if (sb->receiving && !past(deadline)) {
+                        /* Another thread sleeps in the channel: wait for its
+                         * turn to end, then take ours. */
                         uint64_t gen = sb->wake_gen;
-                        while (sb->receiving && sb->wake_gen == gen) {
+                        while (sb->receiving && sb->wake_gen == gen && !past(deadline)) {
                                 if (deadline < 0) {
                                         pthread_cond_wait(&sb->cond, &sb->mutex);
-                                } else {
-                                        struct timespec ts;
-                                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                                        int64_t left = deadline - shbuf__now_ms();
-                                        if (left <= 0)
-                                                break;
-                                        ts.tv_sec += left / 1000;
-                                        ts.tv_nsec += (left % 1000) * 1000000;
-                                        if (ts.tv_nsec >= 1000000000) {
-                                                ts.tv_sec++;
-                                                ts.tv_nsec -= 1000000000;
-                                        }
-                                        pthread_cond_timedwait(&sb->cond, &sb->mutex, &ts);
+                                        continue;
                                 }
+                                struct timespec ts;
+                                clock_gettime(CLOCK_MONOTONIC, &ts);
+                                int64_t left = deadline - shbuf__now_ms();
+                                ts.tv_sec += left / 1000;
+                                ts.tv_nsec += (left % 1000) * 1000000;
+                                if (ts.tv_nsec >= 1000000000) {
+                                        ts.tv_sec++;
+                                        ts.tv_nsec -= 1000000000;
+                                }
+                                pthread_cond_timedwait(&sb->cond, &sb->mutex, &ts);
                         }
                         continue;
                 }
-
-                sb->receiving = true;
-                sb->receiver = pthread_self();
-                pthread_mutex_unlock(&sb->mutex);
-                r = sleep_once(sb, slot, deadline);
-                pthread_mutex_lock(&sb->mutex);
-                sb->receiving = false;
-                sb->wake_gen++;
-                pthread_cond_broadcast(&sb->cond);
-                if (r == -EINTR || r == -EPROTO || r == -EINVAL) /* the caller must hear of these */
-                        break;
-                if (r == -EPIPE) {
-                        atomic_store(&sb->removed, true);
-                        break;
+                /* Out of time while another thread holds the role: one last
+                 * look, without sleeping. */
+                bool receiver = !sb->receiving;
+                if (receiver) {
+                        sb->receiving = true;
+                        sb->receiver = pthread_self();
                 }
-                woke = r == 0;
-                /* Woken or timed out: the top of the loop sorts out why. */
+                pthread_mutex_unlock(&sb->mutex);
+                r = turn(sb, slot, deadline, receiver, &woke, &done);
+                pthread_mutex_lock(&sb->mutex);
+                if (receiver) {
+                        sb->receiving = false;
+                        sb->wake_gen++;
+                        pthread_cond_broadcast(&sb->cond);
+                }
         }
         pthread_mutex_unlock(&sb->mutex);
         return r;

@@ -314,7 +314,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
         int64_t deadline = timeout_ms < 0 ? -1 : shbuf__now_ms() + timeout_ms;
         struct seen_slot *slot = seen_find(sb);
         bool woke = false, done = false;
-        int r;
+        int r = 0;
 
         if (!slot) {
                 /* This thread never looked at the status, so anything there is

@@ -40,7 +40,7 @@ configure_and_build() {
 
 run_asan() {
   local dir=$prefix-asan
-  configure_and_build "$dir" -DSHBUF_SANITIZE=address,undefined
+  configure_and_build "$dir" -DSHBUF_SANITIZE=address,undefined -DSHBUF_WERROR=ON
   echo "=== $dir: ctest -L 'reliability|api|stream|unit'"
   # The stream tests move 256 MiB per case by default; 32 MiB is plenty to
   # find memory errors. The reliability tests scale themselves down.
@@ -52,7 +52,7 @@ run_asan() {
 
 run_tsan() {
   local dir=$prefix-tsan
-  configure_and_build "$dir" -DSHBUF_SANITIZE=thread
+  configure_and_build "$dir" -DSHBUF_SANITIZE=thread -DSHBUF_WERROR=ON
   echo "=== $dir: ctest -L 'threads|stream'"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   SHBUF_STREAM_MIB=32 \
@@ -64,7 +64,7 @@ run_fuzz() {
   # The whole project is compiled with clang and the fuzzer's coverage
   # instrumentation (it builds, tools and Python module included); only the
   # fuzz test runs.
-  CC=clang configure_and_build "$dir" -DSHBUF_SANITIZE=address,undefined,fuzzer-no-link -DSHBUF_FUZZ=ON \
+  CC=clang configure_and_build "$dir" -DSHBUF_SANITIZE=address,undefined,fuzzer-no-link -DSHBUF_FUZZ=ON -DSHBUF_WERROR=ON \
     -DSHBUF_FUZZ_SECONDS="$fuzz_seconds"
   echo "=== $dir: ctest -L fuzz (${fuzz_seconds} s)"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds libshbuf and runs its whole test suite: the default build (both
 # backends) under CTest, then each single-backend build, then checks that a
-# default naming a disabled backend is refused at configure time.
+# default naming a disabled backend is refused at configure time, then the
+# AddressSanitizer+UBSan, ThreadSanitizer and libFuzzer builds
+# (scripts/test-sanitizers.sh). The soak (ctest -L soak) is left out.
 #
 #   scripts/test.sh            everything
 #   BUILD_DIR=dir scripts/test.sh
@@ -12,16 +14,21 @@ scripts/deps.sh
 build=${BUILD_DIR:-build}
 jobs=2
 
+# configure_and_test DIR CMAKE_ARGS... -- CTEST_ARGS...
 configure_and_test() {
   local dir=$1; shift
-  echo "=== $dir: cmake $*"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHBUF_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
-    { cat "$dir.configure.log"; return 1; }
+  local cmake_args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do cmake_args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  echo "=== $dir: cmake ${cmake_args[*]}"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHBUF_WERROR=ON "${cmake_args[@]}" \
+    >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
   cmake --build "$dir" -j"$jobs"
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" ${CTEST_ARGS:-}
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" -LE soak "$@"
 }
 
 configure_and_test "$build"
+# Either backend alone: the library builds and passes everything.
 configure_and_test "$build-sysv-only" -DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=sysv
 configure_and_test "$build-posix-only" -DSHBUF_WITH_SYSV=OFF -DSHBUF_DEFAULT_BACKEND=posix
 
@@ -36,4 +43,6 @@ for bad in "-DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=posix" "-DSHBUF_WITH_
   echo "ok: $bad refused: $(grep -m1 -o "SHBUF_DEFAULT_BACKEND is.*" "$build-bad.log")"
 done
 rm -rf "$build-bad" "$build-bad.log"
+
+BUILD_PREFIX=$build scripts/test-sanitizers.sh
 echo "=== all test runs passed"

@@ -13,6 +13,9 @@ have_cmd make || need+=(make)
 have_cmd pkg-config || need+=(pkg-config)
 have_pkg check || need+=(check)
 have_cmd python3 || need+=(python3)
+# Headers for the Python module; without them it is skipped, with a message.
+python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+  2>/dev/null || need+=(python3-dev)
 # Extra packages a caller asks for (e.g. clang for the fuzzer).
 for p in "$@"; do
   have_pkg "$p" || need+=("$p")

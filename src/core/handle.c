@@ -50,6 +50,7 @@ static void handle_release(shbuf *sb, bool remove) {
         shbuf__fifo_close_peer(sb);
         pthread_cond_destroy(&sb->cond);
         pthread_mutex_destroy(&sb->mutex);
+        pthread_mutex_destroy(&sb->fifo_mutex);
         free(sb);
 }
 

@@ -46,10 +46,11 @@ struct _shbuf {
         uint32_t peer_pid; /* pid the pidfd refers to, 0 if none */
         int peer_pidfd;    /* -1 if none */
         atomic_bool peer_died;
-        atomic_bool removed;    /* the objects are gone */
-        atomic_bool owed_wake;  /* a wake-up held back by the hysteresis */
-        int peer_fifo_fd;       /* the peer's wake-up FIFO, opened for writing */
-        uint32_t peer_fifo_gen; /* ... as of this generation */
+        atomic_bool removed;        /* the objects are gone */
+        atomic_bool owed_wake;      /* a wake-up held back by the hysteresis */
+        pthread_mutex_t fifo_mutex; /* guards the two below */
+        int peer_fifo_fd;           /* the peer's wake-up FIFO, opened for writing */
+        uint32_t peer_fifo_gen;     /* ... as of this generation */
 
         struct shbuf__notifier *notifier;
         struct shbuf__sentinel *sentinel;

@@ -104,14 +104,16 @@ void shbuf__fifo_close_peer(shbuf *sb) {
 
 /*
  * Wake the peer through its FIFO. Called from committing threads, so the
- * cached descriptor is guarded by the handle mutex; a new generation means
- * the peer made a new FIFO and the old descriptor leads nowhere.
+ * cached descriptor has a mutex of its own (not the handle's: a program may
+ * notify while another thread waits, and waits hold the handle mutex); a
+ * new generation means the peer made a new FIFO and the old descriptor
+ * leads nowhere.
  */
 int shbuf__fifo_kick(shbuf *sb) {
         uint32_t gen = atomic_load(&shbuf__other(sb)->fifo_gen);
         int r = 0;
 
-        pthread_mutex_lock(&sb->mutex);
+        pthread_mutex_lock(&sb->fifo_mutex);
         if (sb->peer_fifo_fd < 0 || sb->peer_fifo_gen != gen) {
                 char path[128];
                 struct stat st;
@@ -131,7 +133,7 @@ int shbuf__fifo_kick(shbuf *sb) {
         /* A full FIFO is readable already: nothing is lost. */
         if (r == 0 && write(sb->peer_fifo_fd, "w", 1) < 0 && errno != EAGAIN)
                 r = -errno;
-        pthread_mutex_unlock(&sb->mutex);
+        pthread_mutex_unlock(&sb->fifo_mutex);
         return r;
 }
 

@@ -376,4 +376,5 @@ void shbuf__wake_init(shbuf *sb) {
         pthread_cond_init(&sb->cond, &attr);
         pthread_condattr_destroy(&attr);
         pthread_mutex_init(&sb->mutex, NULL);
+        pthread_mutex_init(&sb->fifo_mutex, NULL);
 }

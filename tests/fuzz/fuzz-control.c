@@ -89,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n) {
         }
         pthread_cond_destroy(&sb.cond);
         pthread_mutex_destroy(&sb.mutex);
+        pthread_mutex_destroy(&sb.fifo_mutex);
         free(data);
         free(c);
         return 0;

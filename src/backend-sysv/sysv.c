@@ -390,7 +390,7 @@ static int sysv_remove_key(key_t key) {
 const struct shbuf__backend shbuf__backend_sysv = {
         .name = "sysv",
         .id = SHBUF__BACKEND_SYSV,
-        .caps = SHBUF__CAP_IPCS,
+        .caps = 0,
         .create = sysv_create,
         .attach_control = sysv_attach_control,
         .attach_rest = sysv_attach_rest,

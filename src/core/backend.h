@@ -24,11 +24,9 @@ enum shbuf__backend_id {
 };
 
 enum shbuf__backend_caps {
-        /* Objects are visible with ipcs(1) under the buffer's key. */
-        SHBUF__CAP_IPCS = 1u << 0,
         /* recv_fd() gives a descriptor poll() reports readable when a wake-up
          * is pending, so no notifier thread is needed. */
-        SHBUF__CAP_POLLABLE = 1u << 1,
+        SHBUF__CAP_POLLABLE = 1u << 0,
 };
 
 /* What the lister sees of one buffer. */

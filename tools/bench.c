@@ -2049,7 +2049,7 @@ static void print_table(void) {
                "metric", "median [min-max]", "goal", "result");
         for (int i = 0; i < ngoals; i++) {
                 const struct goal_row *g = &goals[i];
-                char range[64], goal[32];
+                char range[3 * 32 + 8], goal[32];
                 snprintf(range, sizeof(range), "%s [%s-%s]", fmt_num(g->med, a, sizeof(a)),
                          fmt_num(g->min, b, sizeof(b)), fmt_num(g->max, c3, sizeof(c3)));
                 snprintf(goal, sizeof(goal), "%s%g", g->op == OP_GE ? ">=" : "<=", g->must);

@@ -210,6 +210,8 @@ static int report(struct cat *c, int r, const char *what) {
 
 /* Read index and unread length, checked: the status block is shared. */
 static int ring_state(struct cat *c, unsigned long *ret_read, unsigned long *ret_len) {
+        /* Set even on failure: the compiler cannot know -errno is negative. */
+        *ret_read = *ret_len = 0;
         if (shbuf_status_lock(c->sb) < 0)
                 return -errno;
         shbuf_status *st = shbuf_get_status(c->sb);

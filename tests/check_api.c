@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -68,6 +69,7 @@ static struct child fork_child(int (*fn)(key_t, int, int), key_t key) {
                 close(b[0]);
                 _exit(fn(key, a[0], b[1]));
         }
+        t_note_pid(c.pid); /* killed by the sweep if the test fails */
         close(a[0]);
         close(b[1]);
         c.to = a[1];
@@ -836,6 +838,91 @@ START_TEST(test_writer_woken_before_reader_sleeps) {
 }
 END_TEST
 
+/*
+ * A writer caught between its look and its commit: it takes the write
+ * pointer, says 'g', waits for the command's delay in milliseconds (one
+ * byte from the command pipe), then commits one byte and stays attached.
+ */
+static int c_slow_writer(key_t key, int in, int out) {
+        shbuf *sb = shbuf_open(key);
+        unsigned long l;
+        unsigned char *p = sb ? shbuf_get_write_pointer(sb, &l) : NULL;
+        if (!p || l == 0)
+                return 10;
+        cput(out, 'g');
+        int delay_ms = (unsigned char) cget(in);
+        t_sleep_ms(delay_ms);
+        p[0] = 'x';
+        if (shbuf_inc_write_pointer(sb, 1) < 0)
+                return 11;
+        (void) cget(in); /* until told to go */
+        return 0;
+}
+
+struct wait_cost {
+        int64_t ms;      /* wall time until the byte was there */
+        long cpu_us;     /* CPU time of this thread meanwhile */
+        long sleeps;     /* voluntary context switches meanwhile */
+};
+
+/* Wait on sb until it holds data, after c (a c_slow_writer) was told to
+ * commit in delay_ms. */
+static struct wait_cost wait_for_slow_writer(shbuf *sb, struct child *c, int delay_ms) {
+        struct rusage r0, r1;
+        struct wait_cost w;
+        unsigned long l;
+
+        ck_assert_int_eq(get(c->from, 5000), 'g');
+        ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+        int64_t t0 = t_now_ms();
+        getrusage(RUSAGE_THREAD, &r0);
+        put(c->to, (char) delay_ms);
+        while (l == 0) {
+                /* The client's arrival may be news once; then the wait is
+                 * for the commit. */
+                ck_assert_msg(shbuf_wait_timeout(sb, 5000) == 0, "wait: %s", strerror(errno));
+                ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+        }
+        getrusage(RUSAGE_THREAD, &r1);
+        w.ms = t_now_ms() - t0;
+        w.cpu_us = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000000L +
+                   (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
+        w.sleeps = r1.ru_nvcsw - r0.ru_nvcsw;
+        return w;
+}
+
+/* A reader that waits while the writer is between its look and its commit
+ * spins through the write instead of sleeping: no voluntary context switch. */
+START_TEST(test_wait_spins_through_peer_write) {
+        ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", "100000", 1), 0);
+        shbuf *sb = mk(0, 4096);
+        struct child c = fork_child(c_slow_writer, t_key(0));
+        struct wait_cost w = wait_for_slow_writer(sb, &c, 5);
+        ck_assert_int_eq(w.sleeps, 0);
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* That spin is bounded (20 us by default): a write that takes long costs the
+ * reader a sleep, not a busy CPU, and its commit still wakes the reader. */
+START_TEST(test_wait_spin_is_bounded) {
+        ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
+        shbuf *sb = mk(0, 4096);
+        struct child c = fork_child(c_slow_writer, t_key(0));
+        struct wait_cost w = wait_for_slow_writer(sb, &c, 120);
+        ck_assert_int_ge(w.ms, 100);
+        ck_assert_int_lt(w.ms, 5000);
+        ck_assert_msg(w.cpu_us < 50000, "the reader spent %ld us of CPU waiting %lld ms", w.cpu_us,
+                      (long long) w.ms);
+        ck_assert_int_ge(w.sleeps, 1);
+        put(c.to, 'f');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
 START_TEST(test_wait_timeout) {
         shbuf *sb = mk(0, 64);
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
@@ -1322,6 +1409,8 @@ int main(void) {
         tcase_add_test(tc, test_wait_wakes_on_commit);
         tcase_add_test(tc, test_wait_timeout);
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
+        tcase_add_test(tc, test_wait_spins_through_peer_write);
+        tcase_add_test(tc, test_wait_spin_is_bounded);
         tcase_add_test(tc, test_select_fd);
 
         tc = t_case(s, "backends", 20);

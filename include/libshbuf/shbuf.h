@@ -224,6 +224,12 @@ SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms);
  * variable SHBUF_SPIN_US sets the default of new handles. A side with
  * nothing to do still sleeps after the spin, so an idle buffer costs no CPU.
  *
+ * Independently of this setting, a wait spins while the peer is in the
+ * middle of the transfer it waits for (between the look of shbuf_write() or
+ * shbuf_get_write_pointer() and the commit, or the same on the read side),
+ * for at most 20 microseconds; SHBUF_BUSY_SPIN_US in the environment changes
+ * that bound for new handles, 0 turns this spin off.
+ *
  * \param usec 0 (off) to 100000
  * \return 0, or -1 with errno EINVAL (usec too large, NULL handle).
  */

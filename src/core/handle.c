@@ -15,17 +15,18 @@
 static atomic_uint_fast64_t next_handle_id = 1;
 
 #define SPIN_MAX_US 100000
+#define BUSY_SPIN_DEFAULT_US 20
 
-/* SHBUF_SPIN_US: the default spin of new handles, in microseconds. */
-static unsigned env_spin_us(void) {
-        const char *e = secure_getenv("SHBUF_SPIN_US");
+/* A spin time from the environment, in microseconds, or def. */
+static unsigned env_us(const char *name, unsigned def) {
+        const char *e = secure_getenv(name);
         char *end;
         if (!e || !*e)
-                return 0;
+                return def;
         errno = 0;
         unsigned long long v = strtoull(e, &end, 10);
         if (errno || *end || e[0] == '-')
-                return 0;
+                return def;
         return v > SPIN_MAX_US ? SPIN_MAX_US : (unsigned) v;
 }
 
@@ -39,7 +40,10 @@ static shbuf *handle_new(int side) {
         sb->peer_pidfd = -1;
         sb->peer_fifo_fd = -1;
         shbuf__wake_init(sb);
-        (void) shbuf__set_spin(sb, env_spin_us());
+        /* SHBUF_SPIN_US: the unconditional spin, off by default.
+         * SHBUF_BUSY_SPIN_US: the spin while the peer transfers (wake.c). */
+        (void) shbuf__set_spin(sb, env_us("SHBUF_SPIN_US", 0));
+        sb->busy_spin_us = env_us("SHBUF_BUSY_SPIN_US", BUSY_SPIN_DEFAULT_US);
         return sb;
 }
 

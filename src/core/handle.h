@@ -33,6 +33,7 @@ struct _shbuf {
         uint64_t id;  /* unique in this process, for per-thread bookkeeping */
         int fallback_errno;
         _Atomic uint32_t spin_us; /* bounded spin before sleeping, 0 = off */
+        uint32_t busy_spin_us;    /* spin while the peer's transfer is under way */
 
         /* Guards everything below. Never held across a blocking call except
          * by design in the wait fan-out (pthread_cond_wait). */

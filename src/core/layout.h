@@ -18,7 +18,7 @@
 #include "libshbuf/shbuf.h"
 
 #define SHBUF__MAGIC UINT32_C(0x46424853) /* "SHBF" in little-endian memory */
-#define SHBUF__LAYOUT_VERSION 1
+#define SHBUF__LAYOUT_VERSION 2
 #define SHBUF__CACHELINE 64
 #define SHBUF__BACKEND_AREA 96
 
@@ -61,10 +61,19 @@ enum shbuf__wait_how {
         SHBUF__WAIT_FIFO = 2,    /* a byte into its wake-up FIFO */
 };
 
-/* The status lock: owner pid (0 = free) plus the number of sleepers. */
+/*
+ * The status lock, owner pid (0 = free), and what a waiter spins on: a
+ * transfer in progress. producing is 1 from a write-side look that found
+ * room (shbuf_write(), shbuf_get_write_pointer()) to the write commit,
+ * consuming likewise on the read side. Both are written under the lock, so
+ * keeping them here costs a commit nothing, and both are hints only: a
+ * waiter spins (boundedly) while the transfer that will end its wait is
+ * under way, instead of sleeping and costing both sides a wake-up.
+ */
 struct shbuf__lock {
         _Atomic uint32_t owner;
-        _Atomic uint32_t waiters;
+        _Atomic uint16_t producing;
+        _Atomic uint16_t consuming;
 };
 
 struct shbuf__control {
@@ -87,7 +96,10 @@ struct shbuf__control {
         alignas(SHBUF__CACHELINE) struct shbuf__lock lock;
         shbuf_status status;
 
-        alignas(SHBUF__CACHELINE) _Atomic uint32_t lock_recoveries; /* dead holders' locks taken over */
+        /* Lockers sleeping on the lock. Written only under contention, so
+         * the unlocker's look at it hits a line both caches share. */
+        alignas(SHBUF__CACHELINE) _Atomic uint32_t lock_waiters;
+        _Atomic uint32_t lock_recoveries; /* dead holders' locks taken over */
         struct shbuf__peer peer[2];
 };
 

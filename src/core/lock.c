@@ -7,10 +7,13 @@
  * (the SysV semaphore, as ipcs shows it, or a process-shared semaphore); the
  * releaser wakes a sleeper only when the waiter count says there is one.
  *
- * A holder that died leaves its pid in the word. Sleepers wake up every
- * LOCK_RECHECK_MS while the lock stays taken and take it over when the owner
- * is dead, or at once when the word holds a pid that is neither side's; the status is validated under the
- * lock on every use anyway, so a half-done update of a dead holder is caught as EPROTO rather than trusted.
+ * A holder that died leaves its pid in the word. Sleepers wake up after 1,
+ * 2, 4, ... up to LOCK_RECHECK_MS milliseconds while the lock stays taken and
+ * take it over when the owner is dead, or at once when the word holds a pid
+ * that is neither side's; the status is validated under the lock on every
+ * use anyway, so a half-done update of a dead holder is caught as EPROTO
+ * rather than trusted. The short first sleeps also bound what a word
+ * changed behind our back (by a scribbling peer: no wake-up comes) costs.
  * These periodic wake-ups happen only while somebody waits for the lock.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -77,11 +80,11 @@ int shbuf__lock(shbuf *sb) {
                         return 0;
         }
 
-        atomic_fetch_add(&l->waiters, 1);
-        for (;;) {
+        atomic_fetch_add(&sb->control->lock_waiters, 1);
+        for (int sleep_ms = 1;; sleep_ms = sleep_ms * 2 > LOCK_RECHECK_MS ? LOCK_RECHECK_MS : sleep_ms * 2) {
                 if (try_take(l, sb->pid) || take_over(sb, false))
                         break;
-                r = sb->backend->lock_sleep(sb, LOCK_RECHECK_MS);
+                r = sb->backend->lock_sleep(sb, sleep_ms);
                 if (r < 0 && r != -ETIMEDOUT && r != -EINTR)
                         break; /* the wait object is gone: do not spin */
                 bool timed_out = r == -ETIMEDOUT;
@@ -90,7 +93,7 @@ int shbuf__lock(shbuf *sb) {
                 if (timed_out && take_over(sb, true))
                         break;
         }
-        atomic_fetch_sub(&l->waiters, 1);
+        atomic_fetch_sub(&sb->control->lock_waiters, 1);
         return r;
 }
 
@@ -101,6 +104,6 @@ void shbuf__unlock(shbuf *sb) {
          * registered as waiter before this load is woken, one that registers
          * later sees the free lock in its next try_take(). */
         atomic_store(&l->owner, 0);
-        if (atomic_load(&l->waiters) > 0)
+        if (atomic_load(&sb->control->lock_waiters) > 0)
                 (void) sb->backend->lock_wake(sb);
 }

@@ -9,6 +9,11 @@
  * consumes (or produces), so what it saw as readable (or free) can only grow
  * while it copies.
  *
+ * A look that finds something to transfer marks the transfer as under way
+ * (producing/consuming next to the lock) and the commit clears the mark, so
+ * that a waiting peer can tell "data is about to come" from "nothing is
+ * happening" (see wake.c).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
@@ -35,6 +40,14 @@ static int begin(shbuf *sb, struct shbuf__ring *ret, enum shbuf__look look) {
         return 0;
 }
 
+/* With the lock held: a transfer on the look's side of the ring is, or is
+ * no longer, under way. */
+static void mark_transfer(shbuf *sb, enum shbuf__look look, bool busy) {
+        struct shbuf__lock *l = &sb->control->lock;
+        atomic_store_explicit(look == SHBUF__LOOK_READ ? &l->consuming : &l->producing, busy,
+                              memory_order_relaxed);
+}
+
 int shbuf__status_lock(shbuf *sb) {
         struct shbuf__ring ring;
         /* The lock is handed to the program only over a valid status. */
@@ -47,8 +60,10 @@ int shbuf__get_read(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
         int r = begin(sb, &ring, SHBUF__LOOK_READ);
         if (r < 0)
                 return r;
-        shbuf__unlock(sb);
         shbuf__ring_readable(&ring, &off, &len);
+        if (len > 0)
+                mark_transfer(sb, SHBUF__LOOK_READ, true);
+        shbuf__unlock(sb);
         *ret_ptr = sb->data + off;
         *ret_len = len;
         return 0;
@@ -60,8 +75,10 @@ int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
         int r = begin(sb, &ring, SHBUF__LOOK_WRITE);
         if (r < 0)
                 return r;
-        shbuf__unlock(sb);
         shbuf__ring_writable(&ring, &off, &len);
+        if (len > 0)
+                mark_transfer(sb, SHBUF__LOOK_WRITE, true);
+        shbuf__unlock(sb);
         *ret_ptr = sb->data + off;
         *ret_len = len;
         return 0;
@@ -74,6 +91,7 @@ int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
  * as an event. Our own commit is no news to this thread's next wait.
  */
 static int finish(shbuf *sb, struct shbuf__ring *ring, int r, bool consumed) {
+        mark_transfer(sb, consumed ? SHBUF__LOOK_READ : SHBUF__LOOK_WRITE, false);
         if (r >= 0) {
                 shbuf__ring_store(ring, &sb->control->status);
                 shbuf__saw(sb, SHBUF__LOOK_COMMITTED, ring);
@@ -145,6 +163,8 @@ static long transfer(shbuf *sb, unsigned char *buf, uint64_t n, bool reading) {
          * this side consumes (or produces), so what it saw can only grow
          * meanwhile. (Copying under the lock saves a lock round trip but
          * serialises the two copies; measured, it gained nothing at 4 KiB.) */
+        if (n > 0)
+                mark_transfer(sb, look, true);
         shbuf__unlock(sb);
         if (n == 0)
                 return 0;
@@ -187,6 +207,8 @@ int shbuf__reset(shbuf *sb, bool zero) {
         if (r < 0)
                 return r;
         shbuf__ring_reset(&ring);
+        mark_transfer(sb, SHBUF__LOOK_READ, false);
+        mark_transfer(sb, SHBUF__LOOK_WRITE, false);
         /* Zeroing under the lock keeps a writer from filling the ring while
          * it is being cleared. */
         if (zero)

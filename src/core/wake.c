@@ -25,6 +25,16 @@
  * that waits through the select descriptor does not come back through
  * shbuf_wait() before it sleeps, so its commits never hold a wake-up back.
  *
+ * Waiting for a transfer under way: a waiter whose last look was on the read
+ * side (write side) and who finds the peer in the middle of a write (read),
+ * between the look that found room (data) and its commit, spins until that
+ * commit instead of sleeping, for at most busy_spin_us (20 us by default,
+ * SHBUF_BUSY_SPIN_US). The commit is then microseconds away, so this costs
+ * less CPU than the sleep and wake-up it saves, and a streaming pair stays
+ * out of the kernel altogether. Like a kernel mutex's optimistic spin, it
+ * only spins while the peer is at work: an idle side never spins, so it
+ * is not the unconditional spin of shbuf_set_spin(), which stays off.
+ *
  * Several threads of one process may wait on one handle. Only one of them
  * sleeps in the wake-up channel; the others sleep on a condition variable and
  * are all woken when it returns, so one message can serve every waiter.
@@ -46,6 +56,7 @@ struct seen_slot {
         uint32_t events;  /* this side's event counter */
         uint64_t commits; /* write_count + read_count */
         bool wants_space; /* the last look was on the write side, with less than half free */
+        enum shbuf__look look; /* the side of the last look: which transfer a wait waits for */
 };
 
 static _Thread_local struct seen_slot seen_slots[SEEN_SLOTS];
@@ -72,8 +83,10 @@ void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring
         }
         s->events = atomic_load(&shbuf__self(sb)->events);
         s->commits = commits_of(ring);
-        if (look != SHBUF__LOOK_COMMITTED)
+        if (look != SHBUF__LOOK_COMMITTED) {
                 s->wants_space = look == SHBUF__LOOK_WRITE && shbuf__ring_free(ring) < sb->size / 2;
+                s->look = look;
+        }
 }
 
 /* What a thread would see now: the event counter and the commit count. */
@@ -186,21 +199,21 @@ static inline void cpu_relax(void) {
 }
 
 /*
- * The optional bounded spin (off unless configured): a peer that is active
- * usually commits again within microseconds, and catching that without
- * sleeping saves both sides a system call and a context switch. Returns true
- * if the event counter moved while spinning.
+ * Spin for at most limit_us, until the peer commits or notifies (true), or
+ * until *busy, when given, says the transfer awaited is no longer under way.
  */
-static bool spin_for_events(shbuf *sb, const struct seen_slot *slot, int64_t deadline) {
-        uint32_t spin_us = atomic_load_explicit(&sb->spin_us, memory_order_relaxed);
-        if (spin_us == 0)
+static bool spin_until_moved(shbuf *sb, const struct seen_slot *slot, int64_t deadline, uint32_t limit_us,
+                             const _Atomic uint16_t *busy) {
+        if (limit_us == 0)
                 return false;
         struct timespec t0, t;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        int64_t limit_ns = (int64_t) spin_us * 1000;
+        int64_t limit_ns = (int64_t) limit_us * 1000;
         for (unsigned i = 1;; i++) {
                 if (moved_hint(sb, slot))
                         return true;
+                if (busy && !atomic_load_explicit(busy, memory_order_relaxed))
+                        return false;
                 cpu_relax();
                 if (i % 64 == 0) {
                         clock_gettime(CLOCK_MONOTONIC, &t);
@@ -209,6 +222,23 @@ static bool spin_for_events(shbuf *sb, const struct seen_slot *slot, int64_t dea
                                 return false;
                 }
         }
+}
+
+/*
+ * Before sleeping: the optional unconditional spin (off unless configured;
+ * a peer that is active usually commits again within microseconds), then
+ * the spin for a transfer under way. True if the peer committed meanwhile.
+ */
+static bool spin_before_sleep(shbuf *sb, const struct seen_slot *slot, int64_t deadline) {
+        const struct shbuf__lock *l = &sb->control->lock;
+        if (spin_until_moved(sb, slot, deadline, atomic_load_explicit(&sb->spin_us, memory_order_relaxed),
+                             NULL))
+                return true;
+        /* Only a reader (writer) knows which transfer it waits for. */
+        const _Atomic uint16_t *busy = slot->look == SHBUF__LOOK_READ    ? &l->producing
+                                       : slot->look == SHBUF__LOOK_WRITE ? &l->consuming
+                                                                         : NULL;
+        return busy && spin_until_moved(sb, slot, deadline, sb->busy_spin_us, busy);
 }
 
 /*
@@ -224,7 +254,7 @@ static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline)
         if (atomic_exchange(&sb->owed_wake, false))
                 wake_if_waiting(sb);
 
-        if (spin_for_events(sb, slot, deadline))
+        if (spin_before_sleep(sb, slot, deadline))
                 return 0;
         if (sb->notifier)
                 return shbuf__notifier_wait(sb, timeout_left(deadline));

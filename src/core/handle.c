@@ -44,6 +44,8 @@ static shbuf *handle_new(int side) {
          * SHBUF_BUSY_SPIN_US: the spin while the peer transfers (wake.c). */
         (void) shbuf__set_spin(sb, env_us("SHBUF_SPIN_US", 0));
         sb->busy_spin_us = env_us("SHBUF_BUSY_SPIN_US", BUSY_SPIN_DEFAULT_US);
+        const char *e = secure_getenv("SHBUF_STREAM_STORES");
+        sb->stream_stores = !e || strcmp(e, "0") != 0;
         return sb;
 }
 

@@ -34,6 +34,7 @@ struct _shbuf {
         int fallback_errno;
         _Atomic uint32_t spin_us; /* bounded spin before sleeping, 0 = off */
         uint32_t busy_spin_us;    /* spin while the peer's transfer is under way */
+        bool stream_stores;       /* shbuf_write() may bypass the cache (copy.c) */
 
         /* Guards everything below. Never held across a blocking call except
          * by design in the wait fan-out (pthread_cond_wait). */
@@ -63,6 +64,9 @@ static inline struct shbuf__peer *shbuf__self(shbuf *sb) {
 static inline struct shbuf__peer *shbuf__other(shbuf *sb) {
         return &sb->control->peer[!sb->side];
 }
+
+/* copy.c: n bytes of the program's into the ring. */
+void shbuf__copy_in(const shbuf *sb, unsigned char *dst, const unsigned char *src, uint64_t n);
 
 /* lock.c */
 int shbuf__lock(shbuf *sb);

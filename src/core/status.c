@@ -138,7 +138,7 @@ static void copy_pieces(shbuf *sb, struct shbuf__ring ring, unsigned char *buf, 
                         shbuf__ring_writable(&ring, &off, &len);
                         if (len > n - done)
                                 len = n - done;
-                        memcpy(sb->data + off, buf + done, len);
+                        shbuf__copy_in(sb, sb->data + off, buf + done, len);
                         ring.length += len;
                 }
         }

@@ -29,7 +29,8 @@
  * side (write side) and who finds the peer in the middle of a write (read),
  * between the look that found room (data) and its commit, spins until that
  * commit instead of sleeping, for at most busy_spin_us (20 us by default,
- * SHBUF_BUSY_SPIN_US). The commit is then microseconds away, so this costs
+ * SHBUF_BUSY_SPIN_US), and a couple of microseconds past a commit for the next
+ * transfer to start. The commit is then microseconds away, so this costs
  * less CPU than the sleep and wake-up it saves, and a streaming pair stays
  * out of the kernel altogether. Like a kernel mutex's optimistic spin, it
  * only spins while the peer is at work: an idle side never spins, so it
@@ -199,9 +200,19 @@ static inline void cpu_relax(void) {
 }
 
 /*
+ * Polls (a couple of microseconds) that the spin for a transfer goes on after the mark
+ * was seen clear: a streaming peer clears it at each commit and sets it
+ * again at its next look, and a waiter that caught up just then would
+ * otherwise sleep through the next write. Measured: zero-copy streams went
+ * from 0.3-1.3 system calls per MiB to 0.03.
+ */
+#define BUSY_GRACE_POLLS 64
+
+/*
  * Spin for at most limit_us, until the peer commits or notifies (true), or
  * until *busy, when given, says the transfer awaited is no longer under way.
  */
+
 static bool spin_until_moved(shbuf *sb, const struct seen_slot *slot, int64_t deadline, uint32_t limit_us,
                              const _Atomic uint16_t *busy) {
         if (limit_us == 0)
@@ -209,11 +220,16 @@ static bool spin_until_moved(shbuf *sb, const struct seen_slot *slot, int64_t de
         struct timespec t0, t;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int64_t limit_ns = (int64_t) limit_us * 1000;
+        unsigned idle = 0;
         for (unsigned i = 1;; i++) {
                 if (moved_hint(sb, slot))
                         return true;
-                if (busy && !atomic_load_explicit(busy, memory_order_relaxed))
-                        return false;
+                if (busy && !atomic_load_explicit(busy, memory_order_relaxed)) {
+                        if (++idle > BUSY_GRACE_POLLS)
+                                return false;
+                } else {
+                        idle = 0;
+                }
                 cpu_relax();
                 if (i % 64 == 0) {
                         clock_gettime(CLOCK_MONOTONIC, &t);

@@ -860,9 +860,9 @@ static int c_slow_writer(key_t key, int in, int out) {
 }
 
 struct wait_cost {
-        int64_t ms;      /* wall time until the byte was there */
-        long cpu_us;     /* CPU time of this thread meanwhile */
-        long sleeps;     /* voluntary context switches meanwhile */
+        int64_t ms;  /* wall time until the byte was there */
+        long cpu_us; /* CPU time of this thread meanwhile */
+        long sleeps; /* voluntary context switches meanwhile */
 };
 
 /* Wait on sb until it holds data, after c (a c_slow_writer) was told to
@@ -885,7 +885,8 @@ static struct wait_cost wait_for_slow_writer(shbuf *sb, struct child *c, int del
         }
         getrusage(RUSAGE_THREAD, &r1);
         w.ms = t_now_ms() - t0;
-        w.cpu_us = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000000L +
+        w.cpu_us = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) *
+                           1000000L +
                    (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
         w.sleeps = r1.ru_nvcsw - r0.ru_nvcsw;
         return w;

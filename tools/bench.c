@@ -35,8 +35,11 @@
 #include <linux/perf_event.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -73,7 +77,7 @@ int shbuf_bench_main(int argc, char **argv);
 /* ---- what is measured --------------------------------------------------- */
 
 enum kind { K_STREAM, K_MEMCPY, K_PINGPONG, K_IDLE };
-enum transport { TR_NONE, TR_PIPE, TR_FIFO, TR_SOCKET, TR_SHBUF };
+enum transport { TR_NONE, TR_PIPE, TR_FIFO, TR_SOCKET, TR_RING, TR_SHBUF };
 enum api { API_COPY, API_ZC };
 enum wake { WK_WAIT, WK_POLL };
 enum work { WORK_PLAIN, WORK_FILL };
@@ -310,6 +314,23 @@ struct cmsg {
 };
 
 /* One measurement in flight: two processes and what connects them. */
+/*
+ * The naive ring: a reference, not a candidate. A single-producer,
+ * single-consumer byte ring in shared memory with nothing of libshbuf's (no
+ * lock, no status block, no notification, no checks): each side owns one
+ * index on a cache line of its own and spins, yielding now and then, until
+ * the other side moves. What it reaches is about what copying through shared
+ * memory can reach on this machine at all, so the copying API is shown
+ * against it too.
+ */
+#define NAIVE_RING_SIZE MIB
+
+struct naive_ring {
+        alignas(64) _Atomic uint64_t head; /* bytes written, by the producer only */
+        alignas(64) _Atomic uint64_t tail; /* bytes read, by the consumer only */
+        alignas(64) unsigned char data[NAIVE_RING_SIZE];
+};
+
 struct pair {
         struct bcase *c;
         bool verify;
@@ -319,6 +340,7 @@ struct pair {
         int go[2];  /* the coordinator's write end of each side's go pipe */
         int tfd[4]; /* baseline transport descriptors */
         int ntfd;
+        struct naive_ring *ring; /* TR_RING: shared with both sides by fork() */
         char fifo[128];
         int nkeys;
         key_t keys[2];
@@ -334,6 +356,7 @@ struct worker {
         int fd[2]; /* stream: fd[0]; ping-pong: fd[0] sends, fd[1] receives */
         shbuf *sb[2]; /* stream and idle: sb[0]; ping-pong: sb[0] sends, sb[1] receives */
         int selfd[2];
+        struct naive_ring *ring;
         pid_t waiter;   /* idle peer: the waiter's pid */
         uint64_t calls; /* calls that moved data: write, read, shbuf_write, shbuf_read, commits */
         struct cmsg *out;
@@ -396,8 +419,63 @@ static int sb_block(struct worker *w, int i, bool use_poll) {
         }
 }
 
+/* Spin (yielding every 64 turns) until *idx differs from seen; -errno on a stop. */
+static int ring_spin(struct worker *w, _Atomic uint64_t *idx, uint64_t seen) {
+        for (unsigned i = 1; atomic_load_explicit(idx, memory_order_acquire) == seen; i++) {
+                if (g_stop)
+                        return fail(w, EINTR, "stopped");
+                if (i % 64 == 0)
+                        sched_yield();
+        }
+        return 0;
+}
+
+static long ring_send(struct worker *w, const unsigned char *p, uint64_t n) {
+        struct naive_ring *r = w->ring;
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - tail == NAIVE_RING_SIZE) {
+                int e = ring_spin(w, &r->tail, tail);
+                if (e < 0)
+                        return e;
+                tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        }
+        uint64_t off = head % NAIVE_RING_SIZE, len = NAIVE_RING_SIZE - (head - tail);
+        if (len > NAIVE_RING_SIZE - off)
+                len = NAIVE_RING_SIZE - off;
+        if (len > n)
+                len = n;
+        memcpy(r->data + off, p, len);
+        atomic_store_explicit(&r->head, head + len, memory_order_release);
+        w->calls++;
+        return (long) len;
+}
+
+static long ring_recv(struct worker *w, unsigned char *p, uint64_t n) {
+        struct naive_ring *r = w->ring;
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (head == tail) {
+                int e = ring_spin(w, &r->head, head);
+                if (e < 0)
+                        return e;
+                head = atomic_load_explicit(&r->head, memory_order_acquire);
+        }
+        uint64_t off = tail % NAIVE_RING_SIZE, len = head - tail;
+        if (len > NAIVE_RING_SIZE - off)
+                len = NAIVE_RING_SIZE - off;
+        if (len > n)
+                len = n;
+        memcpy(p, r->data + off, len);
+        atomic_store_explicit(&r->tail, tail + len, memory_order_release);
+        w->calls++;
+        return (long) len;
+}
+
 /* Move up to n bytes into the transport; returns the count (> 0) or -errno. */
 static long send_some(struct worker *w, int i, const unsigned char *p, uint64_t n, bool use_poll) {
+        if (w->c->tr == TR_RING)
+                return ring_send(w, p, n);
         if (w->c->tr != TR_SHBUF) {
                 for (;;) {
                         ssize_t r = write(w->fd[i], p, n);
@@ -429,6 +507,13 @@ static long send_some(struct worker *w, int i, const unsigned char *p, uint64_t 
 static int recv_all(struct worker *w, int i, unsigned char *p, uint64_t n, bool use_poll) {
         uint64_t got = 0;
         while (got < n) {
+                if (w->c->tr == TR_RING) {
+                        long r = ring_recv(w, p + got, n - got);
+                        if (r < 0)
+                                return (int) r;
+                        got += (uint64_t) r;
+                        continue;
+                }
                 if (w->c->tr != TR_SHBUF) {
                         if (use_poll) {
                                 struct pollfd pf = {.fd = w->fd[i], .events = POLLIN};
@@ -914,6 +999,7 @@ static int worker_setup(struct worker *w, struct pair *p) {
         struct cmsg *o = w->out;
 
         if (c->tr != TR_SHBUF) {
+                w->ring = p->ring;
                 if (c->tr == TR_FIFO) {
                         /* The reader opens first (non-blocking, so it does not
                          * wait for the writer), then the writer. */
@@ -1103,6 +1189,14 @@ static int transport_setup(struct pair *p, char *err, size_t errlen) {
                 set_sockbuf(p->tfd[0], 4 * MIB);
                 set_sockbuf(p->tfd[1], 4 * MIB);
                 return 0;
+        case TR_RING: {
+                void *m = mmap(NULL, sizeof(struct naive_ring), PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                if (m == MAP_FAILED)
+                        break;
+                p->ring = m; /* zero-filled: both indices 0 */
+                return 0;
+        }
         case TR_FIFO:
                 snprintf(p->fifo, sizeof(p->fifo), "%s/fifo%u", cfg.tmpdir, fifo_seq++);
                 if (mkfifo(p->fifo, 0600) < 0) {
@@ -1120,6 +1214,9 @@ static int transport_setup(struct pair *p, char *err, size_t errlen) {
 static void transport_cleanup(struct pair *p) {
         for (int i = 0; i < 4; i++)
                 close_fd(&p->tfd[i]);
+        if (p->ring)
+                munmap(p->ring, sizeof(struct naive_ring));
+        p->ring = NULL;
         p->ntfd = 0;
         if (p->fifo[0])
                 unlink(p->fifo);
@@ -1574,6 +1671,8 @@ static void plan(void) {
                                         c->chunk = 64 * KIB;
                                         c->total = cfg.memcpy_total;
                                 }
+                                add_stream("ring@64K", TR_RING, NULL, API_COPY, WK_WAIT, WORK_PLAIN,
+                                           64 * KIB, cfg.stream_total, "T2");
                         }
                 }
         }
@@ -1583,6 +1682,9 @@ static void plan(void) {
                         snprintf(name, sizeof(name), "%s/%s@4K", cfg.backends[b], variant_names[v]);
                         add_stream(name, TR_SHBUF, cfg.backends[b], variant_api[v], variant_wake[v],
                                    WORK_PLAIN, 4 * KIB, cfg.small_total, "T4");
+                        if (b == 0 && v == 1)
+                                add_stream("ring@4K", TR_RING, NULL, API_COPY, WK_WAIT, WORK_PLAIN, 4 * KIB,
+                                           cfg.small_total, "T4");
                 }
         for (int b = 0; b < cfg.nbackends; b++) {
                 snprintf(name, sizeof(name), "%s/fill+sum/copy@64K", cfg.backends[b]);
@@ -1822,6 +1924,7 @@ static void build_goals(void) {
         struct bcase *pipe64 = find_case("pipe@64K"), *fifo64 = find_case("fifo@64K");
         struct bcase *sock64 = find_case("socketpair@64K"), *mem1m = find_case("memcpy@1M");
         struct bcase *pipe4k = find_case("pipe@4K");
+        struct bcase *ring64 = find_case("ring@64K"), *ring4k = find_case("ring@4K");
         struct bcase *pp_pipe = find_case("pingpong/pipe"), *pp_pipe_poll = find_case("pingpong/pipe+poll");
         unsigned all = cfg.only ? cfg.only : ~0u;
         bool have_sysv = false, have_posix = false;
@@ -1839,9 +1942,15 @@ static void build_goals(void) {
                                 add_goal("T1", be, c, fifo64, M_THROUGHPUT_RATIO, "throughput / FIFO", OP_GE,
                                          5, NAN);
                         }
-                        if (all & goal_bit("T2"))
+                        if (all & goal_bit("T2")) {
                                 add_goal("T2", be, c, mem1m, M_THROUGHPUT_RATIO, "throughput / memcpy 1M",
                                          OP_GE, 0.65, NAN);
+                                /* What copying can reach here at all, shown beside it. */
+                                if (variant_api[v] == API_COPY)
+                                        add_goal("T2", be, c, ring64, M_THROUGHPUT_RATIO,
+                                                 "throughput / naive spinning ring", OP_GE, 1, NAN)
+                                                ->info = true;
+                        }
                         if (all & goal_bit("T3"))
                                 add_goal("T3", be, c, sock64, M_THROUGHPUT_RATIO, "throughput / socketpair",
                                          OP_GE, 2, NAN);
@@ -1852,9 +1961,14 @@ static void build_goals(void) {
                                          "context switches per MiB (worse side)", OP_LE, 1, NAN);
                         }
                         snprintf(name, sizeof(name), "%s/%s@4K", be, variant_names[v]);
-                        if (all & goal_bit("T4"))
+                        if (all & goal_bit("T4")) {
                                 add_goal("T4", be, find_case(name), pipe4k, M_THROUGHPUT_RATIO,
                                          "throughput / pipe", OP_GE, 3, NAN);
+                                if (variant_api[v] == API_COPY)
+                                        add_goal("T4", be, find_case(name), ring4k, M_THROUGHPUT_RATIO,
+                                                 "throughput / naive spinning ring", OP_GE, 1, NAN)
+                                                ->info = true;
+                        }
                 }
                 if (all & goal_bit("T5")) {
                         snprintf(name, sizeof(name), "%s/fill+sum/zc@64K", be);
@@ -1918,8 +2032,8 @@ static void build_goals(void) {
                 snprintf(name, sizeof(name), "pingpong/%s/spin", cfg.backends[b]);
                 struct bcase *sc = find_case(name);
                 /* shbuf_set_spin(sb, 50): both sides spin up to 50 us before sleeping. */
-                add_goal("L5", cfg.backends[b], sc, pp_pipe, M_RTT_RATIO, "spinning round trip / pipe", OP_LE,
-                         0.1, 0.05);
+                add_goal("L5", cfg.backends[b], sc, pp_pipe, M_RTT_RATIO, "spinning round trip / pipe",
+                         OP_LE, 0.1, 0.05);
                 add_goal("L4", cfg.backends[b], sc, NULL, M_TAIL, "p99 / median round trip", OP_LE, 2, NAN);
         }
         for (int i = 0; i < ngoals; i++)

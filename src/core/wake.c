@@ -54,9 +54,9 @@
 
 struct seen_slot {
         uint64_t handle_id;
-        uint32_t events;  /* this side's event counter */
-        uint64_t commits; /* write_count + read_count */
-        bool wants_space; /* the last look was on the write side, with less than half free */
+        uint32_t events;       /* this side's event counter */
+        uint64_t commits;      /* write_count + read_count */
+        bool wants_space;      /* the last look was on the write side, with less than half free */
         enum shbuf__look look; /* the side of the last look: which transfer a wait waits for */
 };
 

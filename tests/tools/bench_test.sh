@@ -135,7 +135,7 @@ for m in rep["measurements"]:
                 bad("%s has no idle %s" % (where, k))
 
 # Same-run baselines and one candidate of each kind per backend.
-for base in ("pipe@64K", "fifo@64K", "socketpair@64K", "memcpy@1M", "memcpy@64K", "pipe@4K",
+for base in ("pipe@64K", "fifo@64K", "socketpair@64K", "memcpy@1M", "memcpy@64K", "ring@64K", "pipe@4K", "ring@4K",
              "pingpong/pipe", "pingpong/pipe+poll"):
     if base not in names:
         bad("baseline %s is missing" % base)

@@ -467,6 +467,50 @@ START_TEST(test_copy_across_wrap) {
 }
 END_TEST
 
+/*
+ * Copies big enough for streaming stores (4 KiB and more), at every
+ * alignment of the ring position and of the caller's buffer, across the
+ * wrap, with the stores on (the default) and off: what comes out is what
+ * went in, and nothing next to the written range changes.
+ */
+START_TEST(test_big_copies_every_alignment) {
+        const unsigned long size = 3 * 4096 + 61; /* odd, so positions drift */
+        ck_assert_int_eq(setenv("SHBUF_STREAM_STORES", _i ? "0" : "1", 1), 0);
+        shbuf *sb = mk(0, size);
+        unsigned char *in = malloc(size + 64), *out = malloc(size + 64);
+        ck_assert_ptr_nonnull(in);
+        ck_assert_ptr_nonnull(out);
+        uint32_t x = 12345;
+        unsigned long total = 0;
+
+        for (unsigned round = 0; round < 150; round++) {
+                unsigned long n = 4096 + (round * 977) % (size - 4096 + 1), skew = round % 61;
+                for (unsigned long i = 0; i < n; i++) {
+                        x = x * 1103515245u + 12345u;
+                        in[skew + i] = (unsigned char) (x >> 16);
+                }
+                /* The byte after the write must survive it. */
+                shbuf_status st;
+                snapshot(sb, &st);
+                unsigned char *base = shbuf_get_pointer(sb);
+                unsigned long after = (st.read_idx + st.length + n) % size;
+                unsigned char guard = base[after];
+                ck_assert_int_eq(shbuf_write(sb, in + skew, n), (long) n);
+                if (n < size)
+                        ck_assert_uint_eq(base[after], guard);
+                memset(out, 0, size + 64);
+                ck_assert_int_eq(shbuf_read(sb, out + (skew * 7) % 61, n), (long) n);
+                ck_assert_msg(memcmp(out + (skew * 7) % 61, in + skew, n) == 0,
+                              "round %u: %lu bytes from ring position %lu differ", round, n, st.read_idx);
+                total += n;
+        }
+        ck_assert_uint_gt(total, 150 * 4096);
+        free(in);
+        free(out);
+        shbuf_free(sb);
+}
+END_TEST
+
 START_TEST(test_empty_full) {
         shbuf *sb = mk(0, 8);
         unsigned char buf[8] = "12345678";
@@ -1394,6 +1438,7 @@ int main(void) {
         tc = t_case(s, "ring", 20);
         tcase_add_test(tc, test_pointers_across_wrap);
         tcase_add_test(tc, test_copy_across_wrap);
+        tcase_add_loop_test(tc, test_big_copies_every_alignment, 0, 2);
         tcase_add_test(tc, test_empty_full);
         tcase_add_test(tc, test_over_commit);
         tcase_add_test(tc, test_ignore_flags);

@@ -4,12 +4,14 @@
  *
  *   shbuf-peer (--create SIZE [--key KEY] | --open KEY) --role write|read
  *              [--api copy|ptr] [--wait wait|poll] [--bytes N] [--seed N]
- *              [--parent PID]
+ *              [--parent PID] [--time-limit SECONDS]
  *
  * It prints "ready 0x<key>" on stdout once it has created or opened the
  * buffer, streams (see stream.h), frees its end and exits 0; on failure it
  * prints one line naming the cause on stderr and exits 1. With --parent it
  * dies with that process, so a test that is killed leaves no helper behind.
+ * It kills itself after --time-limit seconds (default 120), a last resort
+ * against a hang nobody notices.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -43,7 +45,7 @@ static uint64_t parse_u64(const char *opt, const char *s) {
 
 int main(int argc, char **argv) {
         struct stream_opts o = {.bytes = 1 << 20, .seed = 1, .stall_ms = 10000};
-        uint64_t size = 0, key = 0, parent = 0;
+        uint64_t size = 0, key = 0, parent = 0, limit_s = 120;
         bool create = false, open_ = false, role = false;
         char err[256];
 
@@ -77,6 +79,10 @@ int main(int argc, char **argv) {
                         o.seed = parse_u64(a, v);
                 } else if (strcmp(a, "--parent") == 0) {
                         parent = parse_u64(a, v);
+                } else if (strcmp(a, "--time-limit") == 0) {
+                        limit_s = parse_u64(a, v);
+                        if (limit_s == 0 || limit_s > 86400)
+                                die(a, "expected 1 to 86400 seconds");
                 } else {
                         die(a, "unknown option");
                 }
@@ -93,7 +99,7 @@ int main(int argc, char **argv) {
                         die("--parent", "the test is gone already");
         }
         /* A last resort against a hang nobody notices. */
-        alarm(120);
+        alarm((unsigned) limit_s);
 
         t_note_pid(getpid());
         shbuf *sb = create ? shbuf_create((key_t) key, size) : shbuf_open((key_t) key);

@@ -37,8 +37,11 @@ START_TEST(test_soak) {
         snprintf(bytes_s, sizeof(bytes_s), "%llu", (unsigned long long) bytes);
         snprintf(seed_s, sizeof(seed_s), "%llu", (unsigned long long) seed);
         snprintf(parent_s, sizeof(parent_s), "%ld", (long) getpid());
-        char *argv[] = {"shbuf-peer", "--open",  key_s,   "--role", "read", "--api",    "ptr",    "--wait",
-                        "poll",       "--bytes", bytes_s, "--seed", seed_s, "--parent", parent_s, NULL};
+        /* The peer's own time limit (120 s by default) must outlast the
+         * soak: 10 GiB through 4 KiB takes minutes. */
+        char *argv[] = {"shbuf-peer", "--open",   key_s,    "--role",       "read",  "--api",
+                        "ptr",        "--wait",   "poll",   "--bytes",      bytes_s, "--seed",
+                        seed_s,       "--parent", parent_s, "--time-limit", "3600",  NULL};
         int p[2];
         pid_t pid;
         posix_spawn_file_actions_t fa;

@@ -4,8 +4,9 @@
  * The lock word in the control block holds the owner's pid (0 when free), so
  * taking and releasing an uncontended lock is one atomic operation each and no
  * system call. Only a contended locker sleeps, on the backend's wait object
- * (the SysV semaphore, as ipcs shows it, or a process-shared semaphore); the
- * releaser wakes a sleeper only when the waiter count says there is one.
+ * (the SysV semaphore, as ipcs shows it, or the POSIX backend's futex word);
+ * the releaser wakes a sleeper only when the waiter count (lock_waiters, on
+ * a line of its own) says there is one.
  *
  * A holder that died leaves its pid in the word. Sleepers wake up after 1,
  * 2, 4, ... up to LOCK_RECHECK_MS milliseconds while the lock stays taken and

@@ -91,7 +91,7 @@ width=$(((nratio > nabs ? nratio : nabs) * 45 + 200))
 [ "$width" -ge 900 ] || width=900
 
 cat >"$work/plot.gp" <<EOF
-set terminal pngcairo noenhanced size $width,1200 font "sans,9"
+set terminal pngcairo noenhanced size $width,1300 font "sans,9"
 set output "$out"
 set multiplot layout 2,1 title "$(cat "$work/title")"
 set style fill solid 0.6 border -1
@@ -100,7 +100,7 @@ set logscale y
 set grid ytics
 set xtics rotate by 45 right nomirror
 set key top left
-set bmargin 12
+set bmargin 16
 set lmargin 16
 bar(p) = (p > 0.5) ? 0x4caf50 : 0xe53935
 EOF

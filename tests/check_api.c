@@ -939,11 +939,15 @@ static struct wait_cost wait_for_slow_writer(shbuf *sb, struct child *c, int del
 /* A reader that waits while the writer is between its look and its commit
  * spins through the write instead of sleeping: no voluntary context switch. */
 START_TEST(test_wait_spins_through_peer_write) {
-        ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", "100000", 1), 0);
+        /* _i == 1: SHBUF_BUSY_SPIN_US=0 switches the spin off, so it sleeps. */
+        ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", _i ? "0" : "100000", 1), 0);
         shbuf *sb = mk(0, 4096);
         struct child c = fork_child(c_slow_writer, t_key(0));
         struct wait_cost w = wait_for_slow_writer(sb, &c, 5);
-        ck_assert_int_eq(w.sleeps, 0);
+        if (_i)
+                ck_assert_int_ge(w.sleeps, 1);
+        else
+                ck_assert_int_eq(w.sleeps, 0);
         put(c.to, 'f');
         ck_assert_int_eq(finish_child(&c, 5000), 0);
         shbuf_free(sb);
@@ -1455,7 +1459,7 @@ int main(void) {
         tcase_add_test(tc, test_wait_wakes_on_commit);
         tcase_add_test(tc, test_wait_timeout);
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
-        tcase_add_test(tc, test_wait_spins_through_peer_write);
+        tcase_add_loop_test(tc, test_wait_spins_through_peer_write, 0, 2);
         tcase_add_test(tc, test_wait_spin_is_bounded);
         tcase_add_test(tc, test_select_fd);
 

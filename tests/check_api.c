@@ -943,7 +943,9 @@ START_TEST(test_wait_spins_through_peer_write) {
         ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", _i ? "0" : "100000", 1), 0);
         shbuf *sb = mk(0, 4096);
         struct child c = fork_child(c_slow_writer, t_key(0));
-        struct wait_cost w = wait_for_slow_writer(sb, &c, 5);
+        /* Off, the write must outlast any preemption between our last look
+         * and our wait, or the data could be there before we sleep. */
+        struct wait_cost w = wait_for_slow_writer(sb, &c, _i ? 60 : 5);
         if (_i)
                 ck_assert_int_ge(w.sleeps, 1);
         else

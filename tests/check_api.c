@@ -911,7 +911,7 @@ struct wait_cost {
 
 /* Wait on sb until it holds data, after c (a c_slow_writer) was told to
  * commit in delay_ms. */
-static struct wait_cost wait_for_slow_writer(shbuf *sb, struct child *c, int delay_ms) {
+static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms) {
         struct rusage r0, r1;
         struct wait_cost w;
         unsigned long l;
@@ -936,41 +936,49 @@ static struct wait_cost wait_for_slow_writer(shbuf *sb, struct child *c, int del
         return w;
 }
 
-/* A reader that waits while the writer is between its look and its commit
- * spins through the write instead of sleeping: no voluntary context switch. */
-START_TEST(test_wait_spins_through_peer_write) {
-        /* _i == 1: SHBUF_BUSY_SPIN_US=0 switches the spin off, so it sleeps. */
-        ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", _i ? "0" : "100000", 1), 0);
+/*
+ * The whole measurement: a fresh buffer, with SHBUF_BUSY_SPIN_US set to
+ * busy_spin (NULL: unset, the default) for its handle, a c_slow_writer
+ * that commits delay_ms after we start waiting, and the cost of that wait.
+ */
+static struct wait_cost wait_for_slow_writer(const char *busy_spin, int delay_ms) {
+        if (busy_spin)
+                ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", busy_spin, 1), 0);
+        else
+                ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
         shbuf *sb = mk(0, 4096);
         struct child c = fork_child(c_slow_writer, t_key(0));
-        /* Off, the write must outlast any preemption between our last look
-         * and our wait, or the data could be there before we sleep. */
-        struct wait_cost w = wait_for_slow_writer(sb, &c, _i ? 60 : 5);
-        if (_i)
-                ck_assert_int_ge(w.sleeps, 1);
-        else
-                ck_assert_int_eq(w.sleeps, 0);
+        struct wait_cost w = wait_for_commit(sb, &c, delay_ms);
         put(c.to, 'f');
         ck_assert_int_eq(finish_child(&c, 5000), 0);
         shbuf_free(sb);
+        return w;
+}
+
+/* A reader that waits while the writer is between its look and its commit
+ * spins through the write instead of sleeping: no voluntary context switch. */
+START_TEST(test_wait_spins_through_peer_write) {
+        if (_i) {
+                /* SHBUF_BUSY_SPIN_US=0 switches the spin off, so it sleeps.
+                 * The write must then outlast any preemption between our
+                 * last look and our wait, or the data could be there before
+                 * we sleep. */
+                ck_assert_int_ge(wait_for_slow_writer("0", 60).sleeps, 1);
+        } else {
+                ck_assert_int_eq(wait_for_slow_writer("100000", 5).sleeps, 0);
+        }
 }
 END_TEST
 
 /* That spin is bounded (20 us by default): a write that takes long costs the
  * reader a sleep, not a busy CPU, and its commit still wakes the reader. */
 START_TEST(test_wait_spin_is_bounded) {
-        ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
-        shbuf *sb = mk(0, 4096);
-        struct child c = fork_child(c_slow_writer, t_key(0));
-        struct wait_cost w = wait_for_slow_writer(sb, &c, 120);
+        struct wait_cost w = wait_for_slow_writer(NULL, 120);
         ck_assert_int_ge(w.ms, 100);
         ck_assert_int_lt(w.ms, 5000);
         ck_assert_msg(w.cpu_us < 50000, "the reader spent %ld us of CPU waiting %lld ms", w.cpu_us,
                       (long long) w.ms);
         ck_assert_int_ge(w.sleeps, 1);
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        shbuf_free(sb);
 }
 END_TEST
 

@@ -909,18 +909,36 @@ struct wait_cost {
         long sleeps; /* voluntary context switches meanwhile */
 };
 
-/* Wait on sb until it holds data, after c (a c_slow_writer) was told to
- * commit in delay_ms. */
-static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms) {
+/*
+ * Wait on sb until it holds data, after c (a c_slow_writer) was told to
+ * commit in delay_ms: through shbuf_wait(), or (use_poll) the way a program
+ * with an event loop does, poll() on the select descriptor and
+ * shbuf_post_select() after every look that found nothing.
+ */
+static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms, bool use_poll) {
         struct rusage r0, r1;
         struct wait_cost w;
-        unsigned long l;
+        unsigned long l = 0;
 
         ck_assert_int_eq(get(c->from, 5000), 'g');
-        ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+        /* Seen before the clock starts: the client's arrival. A look that
+         * found nothing would spin for the commit it waits for already. */
+        if (!use_poll)
+                ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
         int64_t t0 = t_now_ms();
         getrusage(RUSAGE_THREAD, &r0);
         put(c->to, (char) delay_ms);
+        if (use_poll) {
+                struct pollfd p = {.fd = shbuf_get_select_fd(sb), .events = POLLIN};
+                ck_assert_int_ge(p.fd, 0);
+                for (;;) {
+                        ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+                        if (l > 0)
+                                break;
+                        ck_assert_int_eq(poll(&p, 1, 5000), 1);
+                        ck_assert_msg(shbuf_post_select(sb) == 0, "post_select: %s", strerror(errno));
+                }
+        }
         while (l == 0) {
                 /* The client's arrival may be news once; then the wait is
                  * for the commit. */
@@ -941,39 +959,47 @@ static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms
  * busy_spin (NULL: unset, the default) for its handle, a c_slow_writer
  * that commits delay_ms after we start waiting, and the cost of that wait.
  */
-static struct wait_cost wait_for_slow_writer(const char *busy_spin, int delay_ms) {
+static struct wait_cost wait_for_slow_writer(const char *busy_spin, int delay_ms, bool use_poll) {
         if (busy_spin)
                 ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", busy_spin, 1), 0);
         else
                 ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
         shbuf *sb = mk(0, 4096);
+        if (use_poll)
+                ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
         struct child c = fork_child(c_slow_writer, t_key(0));
-        struct wait_cost w = wait_for_commit(sb, &c, delay_ms);
+        struct wait_cost w = wait_for_commit(sb, &c, delay_ms, use_poll);
         put(c.to, 'f');
         ck_assert_int_eq(finish_child(&c, 5000), 0);
         shbuf_free(sb);
         return w;
 }
 
-/* A reader that waits while the writer is between its look and its commit
- * spins through the write instead of sleeping: no voluntary context switch. */
+/*
+ * A reader that waits while the writer is between its look and its commit
+ * spins through the write instead of sleeping: no voluntary context switch.
+ * Loop bit 0 switches the spin off, bit 1 waits through poll(), where the
+ * look spins instead of the wait.
+ */
 START_TEST(test_wait_spins_through_peer_write) {
-        if (_i) {
+        bool use_poll = _i & 2;
+        if (_i & 1) {
                 /* SHBUF_BUSY_SPIN_US=0 switches the spin off, so it sleeps.
                  * The write must then outlast any preemption between our
                  * last look and our wait, or the data could be there before
                  * we sleep. */
-                ck_assert_int_ge(wait_for_slow_writer("0", 60).sleeps, 1);
+                ck_assert_int_ge(wait_for_slow_writer("0", 60, use_poll).sleeps, 1);
         } else {
-                ck_assert_int_eq(wait_for_slow_writer("100000", 5).sleeps, 0);
+                ck_assert_int_eq(wait_for_slow_writer("100000", 5, use_poll).sleeps, 0);
         }
 }
 END_TEST
 
 /* That spin is bounded (20 us by default): a write that takes long costs the
- * reader a sleep, not a busy CPU, and its commit still wakes the reader. */
+ * reader a sleep, not a busy CPU, and its commit still wakes the reader.
+ * Loop 1 waits through poll(). */
 START_TEST(test_wait_spin_is_bounded) {
-        struct wait_cost w = wait_for_slow_writer(NULL, 120);
+        struct wait_cost w = wait_for_slow_writer(NULL, 120, _i == 1);
         ck_assert_int_ge(w.ms, 100);
         ck_assert_int_lt(w.ms, 5000);
         ck_assert_msg(w.cpu_us < 50000, "the reader spent %ld us of CPU waiting %lld ms", w.cpu_us,
@@ -1469,8 +1495,8 @@ int main(void) {
         tcase_add_test(tc, test_wait_wakes_on_commit);
         tcase_add_test(tc, test_wait_timeout);
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
-        tcase_add_loop_test(tc, test_wait_spins_through_peer_write, 0, 2);
-        tcase_add_test(tc, test_wait_spin_is_bounded);
+        tcase_add_loop_test(tc, test_wait_spins_through_peer_write, 0, 4);
+        tcase_add_loop_test(tc, test_wait_spin_is_bounded, 0, 2);
         tcase_add_test(tc, test_select_fd);
 
         tc = t_case(s, "backends", 20);

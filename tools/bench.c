@@ -2136,9 +2136,10 @@ static void print_table(void) {
                                 side_stats(c, offsetof(struct sample, sys_per_mib), s, &sm[s], &x, &y);
                                 side_stats(c, offsetof(struct sample, cs_per_mib), s, &cm[s], &x, &y);
                         }
+                        char d[32];
                         printf(" per MiB: syscalls %s/%s, ctx sw %s/%s (prod/cons)",
                                fmt_num(sm[0], a, sizeof(a)), fmt_num(sm[1], b, sizeof(b)),
-                               fmt_num(cm[0], c3, sizeof(c3)), fmt_num(cm[1], a, sizeof(a)));
+                               fmt_num(cm[0], c3, sizeof(c3)), fmt_num(cm[1], d, sizeof(d)));
                 } else if (c->kind == K_PINGPONG) {
                         double p[MAX_ROUNDS + 1], pm, px, py;
                         for (int r = 1; r <= cfg.rounds; r++)

@@ -92,6 +92,7 @@ enum shbuf__look {
         SHBUF__LOOK_COMMITTED, /* our own commit: it is no news to us */
 };
 void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring);
+bool shbuf__spin_after_look(shbuf *sb, enum shbuf__look look);
 void shbuf__bump(shbuf *sb);
 void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes);
 int shbuf__notify(shbuf *sb);

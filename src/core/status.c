@@ -12,7 +12,9 @@
  * A look that finds something to transfer marks the transfer as under way
  * (producing/consuming next to the lock) and the commit clears the mark, so
  * that a waiting peer can tell "data is about to come" from "nothing is
- * happening" (see wake.c).
+ * happening" (see wake.c). A look that finds nothing while the peer's
+ * transfer is under way, by a program that waits through the select
+ * descriptor, may spin for that transfer's commit and look once more.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -54,34 +56,42 @@ int shbuf__status_lock(shbuf *sb) {
         return begin(sb, &ring, SHBUF__LOOK_OTHER);
 }
 
-int shbuf__get_read(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
+/*
+ * Whether a look that found nothing to do gets a second one: once, after
+ * spinning through a transfer of the peer's that was under way (wake.c).
+ */
+static bool look_again(shbuf *sb, enum shbuf__look look, uint64_t found, unsigned *looks) {
+        return found == 0 && (*looks)++ == 0 && shbuf__spin_after_look(sb, look);
+}
+
+/* shbuf_get_read_pointer() and shbuf_get_write_pointer(). */
+static int get_span(shbuf *sb, enum shbuf__look look, unsigned char **ret_ptr, uint64_t *ret_len) {
         struct shbuf__ring ring;
         uint64_t off, len;
-        int r = begin(sb, &ring, SHBUF__LOOK_READ);
-        if (r < 0)
-                return r;
-        shbuf__ring_readable(&ring, &off, &len);
-        if (len > 0)
-                mark_transfer(sb, SHBUF__LOOK_READ, true);
-        shbuf__unlock(sb);
+        unsigned looks = 0;
+        do {
+                int r = begin(sb, &ring, look);
+                if (r < 0)
+                        return r;
+                if (look == SHBUF__LOOK_READ)
+                        shbuf__ring_readable(&ring, &off, &len);
+                else
+                        shbuf__ring_writable(&ring, &off, &len);
+                if (len > 0)
+                        mark_transfer(sb, look, true);
+                shbuf__unlock(sb);
+        } while (look_again(sb, look, len, &looks));
         *ret_ptr = sb->data + off;
         *ret_len = len;
         return 0;
 }
 
+int shbuf__get_read(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
+        return get_span(sb, SHBUF__LOOK_READ, ret_ptr, ret_len);
+}
+
 int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
-        struct shbuf__ring ring;
-        uint64_t off, len;
-        int r = begin(sb, &ring, SHBUF__LOOK_WRITE);
-        if (r < 0)
-                return r;
-        shbuf__ring_writable(&ring, &off, &len);
-        if (len > 0)
-                mark_transfer(sb, SHBUF__LOOK_WRITE, true);
-        shbuf__unlock(sb);
-        *ret_ptr = sb->data + off;
-        *ret_len = len;
-        return 0;
+        return get_span(sb, SHBUF__LOOK_WRITE, ret_ptr, ret_len);
 }
 
 /*
@@ -149,23 +159,29 @@ static long transfer(shbuf *sb, unsigned char *buf, uint64_t n, bool reading) {
         enum shbuf__look look = reading ? SHBUF__LOOK_READ : SHBUF__LOOK_WRITE;
         int (*op)(struct shbuf__ring *, uint64_t) = reading ? shbuf__ring_consume : shbuf__ring_produce;
         struct shbuf__ring ring;
-        int r = begin(sb, &ring, look);
-        if (r < 0)
-                return r;
+        uint64_t avail;
+        unsigned looks = 0;
+        int r;
 
-        uint64_t avail = reading ? ring.length : shbuf__ring_free(&ring);
         /* Counts are returned as long: never move more than fits. */
         if (n > LONG_MAX)
                 n = LONG_MAX;
+        do {
+                r = begin(sb, &ring, look);
+                if (r < 0)
+                        return r;
+                avail = reading ? ring.length : shbuf__ring_free(&ring);
+                /* The copy runs unlocked, in parallel with the other side's:
+                 * only this side consumes (or produces), so what it saw can
+                 * only grow meanwhile. (Copying under the lock saves a lock
+                 * round trip but serialises the two copies; measured, it
+                 * gained nothing at 4 KiB.) */
+                if (n > 0 && avail > 0)
+                        mark_transfer(sb, look, true);
+                shbuf__unlock(sb);
+        } while (n > 0 && look_again(sb, look, avail, &looks));
         if (n > avail)
                 n = avail;
-        /* The copy runs unlocked, in parallel with the other side's: only
-         * this side consumes (or produces), so what it saw can only grow
-         * meanwhile. (Copying under the lock saves a lock round trip but
-         * serialises the two copies; measured, it gained nothing at 4 KiB.) */
-        if (n > 0)
-                mark_transfer(sb, look, true);
-        shbuf__unlock(sb);
         if (n == 0)
                 return 0;
         copy_pieces(sb, ring, buf, n, reading);

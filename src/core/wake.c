@@ -34,7 +34,10 @@
  * less CPU than the sleep and wake-up it saves, and a streaming pair stays
  * out of the kernel altogether. Like a kernel mutex's optimistic spin, it
  * only spins while the peer is at work: an idle side never spins, so it
- * is not the unconditional spin of shbuf_set_spin(), which stays off.
+ * is not the unconditional spin of shbuf_set_spin(), which stays off. A
+ * program that waits in its own poll() on the select descriptor cannot be
+ * spun for there, so for it the look that finds nothing spins instead
+ * (shbuf__spin_after_look()).
  *
  * Several threads of one process may wait on one handle. Only one of them
  * sleeps in the wake-up channel; the others sleep on a condition variable and
@@ -240,21 +243,42 @@ static bool spin_until_moved(shbuf *sb, const struct seen_slot *slot, int64_t de
         }
 }
 
+/* The mark of the peer's transfer that a look on this side waits for: a
+ * reader waits for a write, a writer for a read. Other looks know of none. */
+static const _Atomic uint16_t *peer_mark(shbuf *sb, enum shbuf__look look) {
+        const struct shbuf__lock *l = &sb->control->lock;
+        return look == SHBUF__LOOK_READ ? &l->producing : look == SHBUF__LOOK_WRITE ? &l->consuming : NULL;
+}
+
 /*
  * Before sleeping: the optional unconditional spin (off unless configured;
  * a peer that is active usually commits again within microseconds), then
  * the spin for a transfer under way. True if the peer committed meanwhile.
  */
 static bool spin_before_sleep(shbuf *sb, const struct seen_slot *slot, int64_t deadline) {
-        const struct shbuf__lock *l = &sb->control->lock;
         if (spin_until_moved(sb, slot, deadline, atomic_load_explicit(&sb->spin_us, memory_order_relaxed),
                              NULL))
                 return true;
-        /* Only a reader (writer) knows which transfer it waits for. */
-        const _Atomic uint16_t *busy = slot->look == SHBUF__LOOK_READ    ? &l->producing
-                                       : slot->look == SHBUF__LOOK_WRITE ? &l->consuming
-                                                                         : NULL;
+        const _Atomic uint16_t *busy = peer_mark(sb, slot->look);
         return busy && spin_until_moved(sb, slot, deadline, sb->busy_spin_us, busy);
+}
+
+/*
+ * A look of a program that waits through the select descriptor found
+ * nothing to do. Such a program sleeps in its own poll(), where no spin can
+ * reach, and costs both sides a wake-up each time, though the peer may be
+ * microseconds away from the commit it waits for. So the look itself spins
+ * for that commit, on the same terms as a wait: only while the peer's
+ * transfer is under way when the look ends, and for at most busy_spin_us.
+ * True if the peer committed (or notified): a second look is worth it.
+ */
+bool shbuf__spin_after_look(shbuf *sb, enum shbuf__look look) {
+        const _Atomic uint16_t *busy = peer_mark(sb, look);
+        if (!busy || !sb->notifier || sb->busy_spin_us == 0 ||
+            !atomic_load_explicit(busy, memory_order_relaxed))
+                return false;
+        const struct seen_slot *slot = seen_find(sb);
+        return slot && spin_until_moved(sb, slot, -1, sb->busy_spin_us, busy);
 }
 
 /*

@@ -883,39 +883,53 @@ START_TEST(test_writer_woken_before_reader_sleeps) {
 END_TEST
 
 /*
- * A writer caught between its look and its commit: it takes the write
- * pointer, says 'g', waits for the command's delay in milliseconds (one
- * byte from the command pipe), then commits one byte and stays attached.
+ * A peer caught between its look and its commit: it takes the write (or
+ * read) pointer, says 'g', waits for the command's delay in milliseconds
+ * (one byte from the command pipe), then commits one byte and stays
+ * attached.
  */
-static int c_slow_writer(key_t key, int in, int out) {
+static int slow_peer(key_t key, int in, int out, bool reading) {
         shbuf *sb = shbuf_open(key);
         unsigned long l;
-        unsigned char *p = sb ? shbuf_get_write_pointer(sb, &l) : NULL;
+        unsigned char *p = !sb ? NULL : reading ? shbuf_get_read_pointer(sb, &l) : shbuf_get_write_pointer(sb, &l);
         if (!p || l == 0)
                 return 10;
         cput(out, 'g');
         int delay_ms = (unsigned char) cget(in);
         t_sleep_ms(delay_ms);
-        p[0] = 'x';
-        if (shbuf_inc_write_pointer(sb, 1) < 0)
+        if (!reading)
+                p[0] = 'x';
+        if ((reading ? shbuf_inc_read_pointer(sb, 1) : shbuf_inc_write_pointer(sb, 1)) < 0)
                 return 11;
         (void) cget(in); /* until told to go */
         return 0;
 }
 
+static int c_slow_writer(key_t key, int in, int out) {
+        return slow_peer(key, in, out, false);
+}
+
+static int c_slow_reader(key_t key, int in, int out) {
+        return slow_peer(key, in, out, true);
+}
+
 struct wait_cost {
-        int64_t ms;  /* wall time until the byte was there */
+        int64_t ms;  /* wall time until the byte (or the room) was there */
         long cpu_us; /* CPU time of this thread meanwhile */
         long sleeps; /* voluntary context switches meanwhile */
 };
 
+typedef unsigned char *(*look_fn)(shbuf *, unsigned long *);
+
 /*
- * Wait on sb until it holds data, after c (a c_slow_writer) was told to
- * commit in delay_ms: through shbuf_wait(), or (use_poll) the way a program
- * with an event loop does, poll() on the select descriptor and
- * shbuf_post_select() after every look that found nothing.
+ * Wait on sb until look finds something to do (data for
+ * shbuf_get_read_pointer, room for shbuf_get_write_pointer), after c (a
+ * slow_peer) was told to commit in delay_ms: through shbuf_wait(), or
+ * (use_poll) the way a program with an event loop does, poll() on the
+ * select descriptor and shbuf_post_select() after every look that found
+ * nothing.
  */
-static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms, bool use_poll) {
+static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms, bool use_poll, look_fn look) {
         struct rusage r0, r1;
         struct wait_cost w;
         unsigned long l = 0;
@@ -924,7 +938,7 @@ static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms
         /* Seen before the clock starts: the client's arrival. A look that
          * found nothing would spin for the commit it waits for already. */
         if (!use_poll)
-                ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+                ck_assert_ptr_nonnull(look(sb, &l));
         int64_t t0 = t_now_ms();
         getrusage(RUSAGE_THREAD, &r0);
         put(c->to, (char) delay_ms);
@@ -932,7 +946,7 @@ static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms
                 struct pollfd p = {.fd = shbuf_get_select_fd(sb), .events = POLLIN};
                 ck_assert_int_ge(p.fd, 0);
                 for (;;) {
-                        ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+                        ck_assert_ptr_nonnull(look(sb, &l));
                         if (l > 0)
                                 break;
                         ck_assert_int_eq(poll(&p, 1, 5000), 1);
@@ -943,7 +957,7 @@ static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms
                 /* The client's arrival may be news once; then the wait is
                  * for the commit. */
                 ck_assert_msg(shbuf_wait_timeout(sb, 5000) == 0, "wait: %s", strerror(errno));
-                ck_assert_ptr_nonnull(shbuf_get_read_pointer(sb, &l));
+                ck_assert_ptr_nonnull(look(sb, &l));
         }
         getrusage(RUSAGE_THREAD, &r1);
         w.ms = t_now_ms() - t0;
@@ -954,21 +968,30 @@ static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms
         return w;
 }
 
-/*
- * The whole measurement: a fresh buffer, with SHBUF_BUSY_SPIN_US set to
- * busy_spin (NULL: unset, the default) for its handle, a c_slow_writer
- * that commits delay_ms after we start waiting, and the cost of that wait.
- */
-static struct wait_cost wait_for_slow_writer(const char *busy_spin, int delay_ms, bool use_poll) {
-        if (busy_spin)
-                ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", busy_spin, 1), 0);
+/* How a slow-peer measurement goes. */
+struct slow_peer_case {
+        const char *busy_spin; /* SHBUF_BUSY_SPIN_US for our handle; NULL: unset, the default */
+        int delay_ms;          /* the peer commits this long after we start waiting */
+        bool use_poll;         /* we wait through the select descriptor */
+        bool writing;          /* we wait for room in a full ring, the peer reads */
+};
+
+/* The whole measurement: a fresh buffer, a slow peer, the cost of the wait. */
+static struct wait_cost wait_for_slow_peer(struct slow_peer_case k) {
+        if (k.busy_spin)
+                ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", k.busy_spin, 1), 0);
         else
                 ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
         shbuf *sb = mk(0, 4096);
-        if (use_poll)
+        if (k.writing) {
+                static unsigned char fill[4096];
+                ck_assert_int_eq(shbuf_write(sb, fill, sizeof(fill)), sizeof(fill));
+        }
+        if (k.use_poll)
                 ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
-        struct child c = fork_child(c_slow_writer, t_key(0));
-        struct wait_cost w = wait_for_commit(sb, &c, delay_ms, use_poll);
+        struct child c = fork_child(k.writing ? c_slow_reader : c_slow_writer, t_key(0));
+        struct wait_cost w = wait_for_commit(sb, &c, k.delay_ms, k.use_poll,
+                                             k.writing ? shbuf_get_write_pointer : shbuf_get_read_pointer);
         put(c.to, 'f');
         ck_assert_int_eq(finish_child(&c, 5000), 0);
         shbuf_free(sb);
@@ -976,30 +999,34 @@ static struct wait_cost wait_for_slow_writer(const char *busy_spin, int delay_ms
 }
 
 /*
- * A reader that waits while the writer is between its look and its commit
- * spins through the write instead of sleeping: no voluntary context switch.
- * Loop bit 0 switches the spin off, bit 1 waits through poll(), where the
- * look spins instead of the wait.
+ * A side that waits while the peer is between its look and its commit
+ * spins through the transfer instead of sleeping: no voluntary context
+ * switch. Loop bit 0 switches the spin off, bit 1 waits through poll(),
+ * where the look spins instead of the wait, bit 2 has the writer wait for
+ * a slow reader instead of the other way round.
  */
-START_TEST(test_wait_spins_through_peer_write) {
-        bool use_poll = _i & 2;
+START_TEST(test_wait_spins_through_peer_transfer) {
+        bool use_poll = _i & 2, writing = _i & 4;
         if (_i & 1) {
                 /* SHBUF_BUSY_SPIN_US=0 switches the spin off, so it sleeps.
-                 * The write must then outlast any preemption between our
-                 * last look and our wait, or the data could be there before
+                 * The transfer must then outlast any preemption between our
+                 * last look and our wait, or the commit could come before
                  * we sleep. */
-                ck_assert_int_ge(wait_for_slow_writer("0", 60, use_poll).sleeps, 1);
+                struct slow_peer_case k = {"0", 60, use_poll, writing};
+                ck_assert_int_ge(wait_for_slow_peer(k).sleeps, 1);
         } else {
-                ck_assert_int_eq(wait_for_slow_writer("100000", 5, use_poll).sleeps, 0);
+                struct slow_peer_case k = {"100000", 5, use_poll, writing};
+                ck_assert_int_eq(wait_for_slow_peer(k).sleeps, 0);
         }
 }
 END_TEST
 
-/* That spin is bounded (20 us by default): a write that takes long costs the
- * reader a sleep, not a busy CPU, and its commit still wakes the reader.
+/* That spin is bounded (20 us by default): a transfer that takes long costs
+ * the waiter a sleep, not a busy CPU, and its commit still wakes the waiter.
  * Loop 1 waits through poll(). */
 START_TEST(test_wait_spin_is_bounded) {
-        struct wait_cost w = wait_for_slow_writer(NULL, 120, _i == 1);
+        struct slow_peer_case k = {NULL, 120, _i == 1, false};
+        struct wait_cost w = wait_for_slow_peer(k);
         ck_assert_int_ge(w.ms, 100);
         ck_assert_int_lt(w.ms, 5000);
         ck_assert_msg(w.cpu_us < 50000, "the reader spent %ld us of CPU waiting %lld ms", w.cpu_us,
@@ -1495,7 +1522,7 @@ int main(void) {
         tcase_add_test(tc, test_wait_wakes_on_commit);
         tcase_add_test(tc, test_wait_timeout);
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
-        tcase_add_loop_test(tc, test_wait_spins_through_peer_write, 0, 4);
+        tcase_add_loop_test(tc, test_wait_spins_through_peer_transfer, 0, 8);
         tcase_add_loop_test(tc, test_wait_spin_is_bounded, 0, 2);
         tcase_add_test(tc, test_select_fd);
 

@@ -228,7 +228,11 @@ SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms);
  * middle of the transfer it waits for (between the look of shbuf_write() or
  * shbuf_get_write_pointer() and the commit, or the same on the read side),
  * for at most 20 microseconds; SHBUF_BUSY_SPIN_US in the environment changes
- * that bound for new handles, 0 turns this spin off.
+ * that bound for new handles, 0 turns this spin off. A program that waits
+ * through the select descriptor sleeps in its own poll(), out of the
+ * library's reach: with notification enabled, shbuf_read(), shbuf_write()
+ * and the get_*_pointer() calls that find nothing to do spin on the same
+ * terms for the peer's commit, then look once more.
  *
  * \param usec 0 (off) to 100000
  * \return 0, or -1 with errno EINVAL (usec too large, NULL handle).

@@ -656,6 +656,76 @@ START_TEST(test_reset_zero) {
 }
 END_TEST
 
+/*
+ * The look after a commit on the same side may skip the lock and use the
+ * ring as that commit left it (status.c). It must still answer as a look
+ * under the lock would: see the room (data) the peer made since when the
+ * request needs it, and see a reset by the peer, or an edit of the status,
+ * that moved the position. Loop: which of those.
+ */
+START_TEST(test_look_after_commit) {
+        shbuf *w = mk(0, 100);
+        shbuf *r = shbuf_open(t_key(0));
+        ck_assert_ptr_nonnull(r);
+        unsigned char *base = shbuf_get_pointer(w), buf[100] = {0}, *p;
+        unsigned long l;
+
+        switch (_i) {
+        case 0: /* the room the reader made since: no short write */
+                ck_assert_int_eq(shbuf_write(w, buf, 70), 70);
+                ck_assert_int_eq(shbuf_read(r, buf, 70), 70);
+                ck_assert_int_eq(shbuf_write(w, buf, 60), 60);
+                break;
+        case 1: /* a span: as long as a fresh look finds it */
+                ck_assert_int_eq(shbuf_write(w, buf, 70), 70);
+                ck_assert_int_eq(shbuf_read(r, buf, 10), 10);
+                ck_assert_int_eq(shbuf_write(w, buf, 30), 30); /* wraps to 0, 10 free */
+                ck_assert_int_eq(shbuf_read(r, buf, 60), 60);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base);
+                ck_assert_uint_eq(l, 70);
+                /* Up to the end of the ring, the kept ring may answer. */
+                ck_assert_int_eq(shbuf_inc_write_pointer(w, 30), 0);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base + 30);
+                ck_assert_uint_eq(l, 40);
+                break;
+        case 2: /* the reader reset the buffer */
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+                ck_assert_int_eq(shbuf_reset(r), 0);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base);
+                ck_assert_uint_eq(l, 100);
+                break;
+        case 3: /* the writer itself moved the ring under the status lock */
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+                ck_assert_int_eq(shbuf_status_lock(w), 0);
+                shbuf_get_status(w)->read_idx = 50;
+                shbuf_get_status(w)->length = 0;
+                ck_assert_int_eq(shbuf_status_unlock(w), 0);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base + 50);
+                ck_assert_uint_eq(l, 50);
+                break;
+        case 4: /* the read side: the data left, then the writer's reset */
+                ck_assert_int_eq(shbuf_write(w, buf, 100), 100);
+                ck_assert_int_eq(shbuf_read(r, buf, 10), 10);
+                p = shbuf_get_read_pointer(r, &l);
+                ck_assert_ptr_eq(p, shbuf_get_pointer(r) + 10);
+                ck_assert_uint_eq(l, 90);
+                ck_assert_int_eq(shbuf_inc_read_pointer(r, 10), 0);
+                ck_assert_int_eq(shbuf_reset(w), 0);
+                p = shbuf_get_read_pointer(r, &l);
+                ck_assert_ptr_nonnull(p);
+                ck_assert_uint_eq(l, 0);
+                ck_assert_int_eq(shbuf_read(r, buf, 1), 0);
+                break;
+        }
+        shbuf_free(r);
+        shbuf_free(w);
+}
+END_TEST
+
 /* Status block values no ring can have: every helper must refuse them. */
 struct corruption {
         const char *what;
@@ -1511,6 +1581,7 @@ int main(void) {
         tcase_add_test(tc, test_ignore_flags);
         tcase_add_test(tc, test_counters_and_backlog);
         tcase_add_test(tc, test_reset_zero);
+        tcase_add_loop_test(tc, test_look_after_commit, 0, 5);
         tcase_add_loop_test(tc, test_corrupt_status, 0,
                             (int) (sizeof(corruptions) / sizeof(corruptions[0])));
 

@@ -89,9 +89,10 @@ enum shbuf__look {
         SHBUF__LOOK_OTHER,     /* intent unknown */
         SHBUF__LOOK_READ,      /* a read-side helper */
         SHBUF__LOOK_WRITE,     /* a write-side helper */
-        SHBUF__LOOK_COMMITTED, /* our own commit: it is no news to us */
 };
 void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring);
+void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__ring *ring);
+bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret);
 bool shbuf__spin_after_look(shbuf *sb, enum shbuf__look look);
 void shbuf__bump(shbuf *sb);
 void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes);

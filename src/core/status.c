@@ -7,7 +7,10 @@
  *
  * Copies (shbuf_read/shbuf_write) run outside the lock: only this side
  * consumes (or produces), so what it saw as readable (or free) can only grow
- * while it copies.
+ * while it copies. For the same reason the look that follows a commit on the
+ * same side may use the ring as that commit left it, without the lock (see
+ * shbuf__recall() in wake.c): a streaming side takes the lock once per
+ * transfer.
  *
  * A look that finds something to transfer marks the transfer as under way
  * (producing/consuming next to the lock) and the commit clears the mark, so
@@ -42,8 +45,10 @@ static int begin(shbuf *sb, struct shbuf__ring *ret, enum shbuf__look look) {
         return 0;
 }
 
-/* With the lock held: a transfer on the look's side of the ring is, or is
- * no longer, under way. */
+/* A transfer on the look's side of the ring is, or is no longer, under way.
+ * Written under the lock, or by a look on a kept ring without it: the mark
+ * is a hint that only makes the peer spin (boundedly), and a stale one (a
+ * reset clears both) lasts until this side's next commit. */
 static void mark_transfer(shbuf *sb, enum shbuf__look look, bool busy) {
         struct shbuf__lock *l = &sb->control->lock;
         atomic_store_explicit(look == SHBUF__LOOK_READ ? &l->consuming : &l->producing, busy,
@@ -64,22 +69,68 @@ static bool look_again(shbuf *sb, enum shbuf__look look, uint64_t found, unsigne
         return found == 0 && (*looks)++ == 0 && shbuf__spin_after_look(sb, look);
 }
 
+/* What a look is for: a contiguous span (get_*_pointer()), n bytes to copy
+ * (shbuf_read(), shbuf_write()) or, with LOOK_ONLY, nothing. */
+#define SPAN 0
+#define LOOK_ONLY UINT64_MAX
+
+/* What there is to do on the look's side of ring, and where it starts. */
+static uint64_t avail_of(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t *ret_off,
+                         uint64_t *ret_len) {
+        if (look == SHBUF__LOOK_READ) {
+                shbuf__ring_readable(ring, ret_off, ret_len);
+                return ring->length;
+        }
+        shbuf__ring_writable(ring, ret_off, ret_len);
+        return shbuf__ring_free(ring);
+}
+
+/*
+ * Whether a kept ring (see look_at()) answers a look for need as a look
+ * under the lock would, though the peer may have added room (data) since:
+ * the n bytes asked for fit, or the span already reaches the end of the
+ * ring, where a fresh look would stop too. Anything less would hand out a
+ * short count a program does not expect.
+ */
+static bool kept_will_do(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t need) {
+        if (need == LOOK_ONLY)
+                return false;
+        uint64_t off, len, avail = avail_of(look, ring, &off, &len);
+        return need == SPAN ? len > 0 && off + len == ring->size : avail >= need;
+}
+
+/*
+ * The look that starts a transfer on one side: the ring as this thread's
+ * last commit on that side left it, when that still holds (wake.c) and will
+ * do, or loaded under the lock. Marks the transfer as under way if there is
+ * something to do. Returns what there is to do, or -errno; the lock is not
+ * held on return.
+ */
+static int64_t look_at(shbuf *sb, enum shbuf__look look, struct shbuf__ring *ring, uint64_t need) {
+        bool kept = shbuf__recall(sb, look, ring) && kept_will_do(look, ring, need);
+        if (!kept) {
+                int r = begin(sb, ring, look);
+                if (r < 0)
+                        return r;
+        }
+        uint64_t off, len, avail = avail_of(look, ring, &off, &len);
+        if (need != LOOK_ONLY && avail > 0)
+                mark_transfer(sb, look, true);
+        if (!kept)
+                shbuf__unlock(sb);
+        return (int64_t) avail;
+}
+
 /* shbuf_get_read_pointer() and shbuf_get_write_pointer(). */
 static int get_span(shbuf *sb, enum shbuf__look look, unsigned char **ret_ptr, uint64_t *ret_len) {
         struct shbuf__ring ring;
         uint64_t off, len;
         unsigned looks = 0;
         do {
-                int r = begin(sb, &ring, look);
+                int64_t r = look_at(sb, look, &ring, SPAN);
                 if (r < 0)
-                        return r;
-                if (look == SHBUF__LOOK_READ)
-                        shbuf__ring_readable(&ring, &off, &len);
-                else
-                        shbuf__ring_writable(&ring, &off, &len);
-                if (len > 0)
-                        mark_transfer(sb, look, true);
-                shbuf__unlock(sb);
+                        return (int) r;
+                avail_of(look, &ring, &off, &len);
         } while (look_again(sb, look, len, &looks));
         *ret_ptr = sb->data + off;
         *ret_len = len;
@@ -101,10 +152,11 @@ int shbuf__get_write(shbuf *sb, unsigned char **ret_ptr, uint64_t *ret_len) {
  * as an event. Our own commit is no news to this thread's next wait.
  */
 static int finish(shbuf *sb, struct shbuf__ring *ring, int r, bool consumed) {
-        mark_transfer(sb, consumed ? SHBUF__LOOK_READ : SHBUF__LOOK_WRITE, false);
+        enum shbuf__look side = consumed ? SHBUF__LOOK_READ : SHBUF__LOOK_WRITE;
+        mark_transfer(sb, side, false);
         if (r >= 0) {
                 shbuf__ring_store(ring, &sb->control->status);
-                shbuf__saw(sb, SHBUF__LOOK_COMMITTED, ring);
+                shbuf__saw_commit(sb, side, ring);
         }
         shbuf__unlock(sb);
         if (r == 0)
@@ -159,33 +211,27 @@ static long transfer(shbuf *sb, unsigned char *buf, uint64_t n, bool reading) {
         enum shbuf__look look = reading ? SHBUF__LOOK_READ : SHBUF__LOOK_WRITE;
         int (*op)(struct shbuf__ring *, uint64_t) = reading ? shbuf__ring_consume : shbuf__ring_produce;
         struct shbuf__ring ring;
-        uint64_t avail;
+        int64_t avail;
         unsigned looks = 0;
-        int r;
 
         /* Counts are returned as long: never move more than fits. */
         if (n > LONG_MAX)
                 n = LONG_MAX;
+        /* The copy runs unlocked, in parallel with the other side's: only
+         * this side consumes (or produces), so what it saw can only grow
+         * meanwhile. (Copying under the lock saves a lock round trip but
+         * serialises the two copies; measured, it gained nothing at 4 KiB.) */
         do {
-                r = begin(sb, &ring, look);
-                if (r < 0)
-                        return r;
-                avail = reading ? ring.length : shbuf__ring_free(&ring);
-                /* The copy runs unlocked, in parallel with the other side's:
-                 * only this side consumes (or produces), so what it saw can
-                 * only grow meanwhile. (Copying under the lock saves a lock
-                 * round trip but serialises the two copies; measured, it
-                 * gained nothing at 4 KiB.) */
-                if (n > 0 && avail > 0)
-                        mark_transfer(sb, look, true);
-                shbuf__unlock(sb);
-        } while (n > 0 && look_again(sb, look, avail, &looks));
-        if (n > avail)
-                n = avail;
+                avail = look_at(sb, look, &ring, n > 0 ? n : LOOK_ONLY);
+                if (avail < 0)
+                        return avail;
+        } while (n > 0 && look_again(sb, look, (uint64_t) avail, &looks));
+        if (n > (uint64_t) avail)
+                n = (uint64_t) avail;
         if (n == 0)
                 return 0;
         copy_pieces(sb, ring, buf, n, reading);
-        r = commit(sb, n, op, look);
+        int r = commit(sb, n, op, look);
         if (r < 0)
                 return r;
         return r == 0 ? 0 : (long) n;

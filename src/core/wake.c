@@ -61,6 +61,10 @@ struct seen_slot {
         uint64_t commits;      /* write_count + read_count */
         bool wants_space;      /* the last look was on the write side, with less than half free */
         enum shbuf__look look; /* the side of the last look: which transfer a wait waits for */
+        /* The ring as this thread's last commit left it, kept for its next
+         * look on the same side (kept_side; SHBUF__LOOK_OTHER: none). */
+        enum shbuf__look kept_side;
+        struct shbuf__ring kept;
 };
 
 static _Thread_local struct seen_slot seen_slots[SEEN_SLOTS];
@@ -77,7 +81,9 @@ static uint64_t commits_of(const struct shbuf__ring *r) {
         return r->write_count + r->read_count;
 }
 
-void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring) {
+/* The slot of sb, taken if this thread has none yet; its counters as ring
+ * shows them. */
+static struct seen_slot *see(shbuf *sb, const struct shbuf__ring *ring) {
         struct seen_slot *s = seen_find(sb);
         if (!s) {
                 /* Round robin: a thread juggling more handles than slots only
@@ -87,10 +93,50 @@ void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring
         }
         s->events = atomic_load(&shbuf__self(sb)->events);
         s->commits = commits_of(ring);
-        if (look != SHBUF__LOOK_COMMITTED) {
-                s->wants_space = look == SHBUF__LOOK_WRITE && shbuf__ring_free(ring) < sb->size / 2;
-                s->look = look;
-        }
+        return s;
+}
+
+void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring) {
+        struct seen_slot *s = see(sb, ring);
+        s->wants_space = look == SHBUF__LOOK_WRITE && shbuf__ring_free(ring) < sb->size / 2;
+        s->look = look;
+        /* A fresh look supersedes whatever a commit left. */
+        s->kept_side = SHBUF__LOOK_OTHER;
+}
+
+void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__ring *ring) {
+        struct seen_slot *s = see(sb, ring);
+        s->kept_side = side;
+        s->kept = *ring;
+}
+
+/*
+ * The look that follows a commit on the same side, without the lock.
+ *
+ * Only this side produces (or consumes), so the ring as our own commit left
+ * it stays right for our side: the write position and the free space (the
+ * read position and the data) the peer leaves us can only grow. What could
+ * move them is a reset or an edit of the status by a program, and both are
+ * announced through our event counter, which is checked here. (A reset
+ * between a look and its commit was always a race the caller owns; this
+ * widens it to the span since the last commit.) The kept ring serves one
+ * look: the next one loads the status again and sees what the peer added.
+ *
+ * A streaming side so takes the lock once per transfer instead of twice:
+ * the lock's cache line, which the other core took meanwhile, is where a
+ * transfer of a few KiB spends its time (the lock's compare-and-swap stalls
+ * until the line is back).
+ */
+bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret) {
+        struct seen_slot *s = seen_find(sb);
+        if (!s || s->kept_side != side || s->events != atomic_load(&shbuf__self(sb)->events))
+                return false;
+        s->kept_side = SHBUF__LOOK_OTHER;
+        if ((side == SHBUF__LOOK_READ ? s->kept.length : shbuf__ring_free(&s->kept)) == 0)
+                return false; /* nothing to do as of then: look again for real */
+        s->look = side;
+        *ret = s->kept;
+        return true;
 }
 
 /* What a thread would see now: the event counter and the commit count. */

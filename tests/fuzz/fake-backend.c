@@ -47,7 +47,11 @@ void fake_handle_init(shbuf *sb, struct shbuf__control *control, unsigned char *
         sb->size = size;
         sb->side = SHBUF__CLIENT;
         sb->pid = 1234567;
-        sb->id = 42;
+        /* Unique, as the library's handles get it: per-thread bookkeeping
+         * (what a thread saw, the ring its last commit left) is keyed by it,
+         * and must not carry over from one input to the next. */
+        static uint64_t next_id = 1;
+        sb->id = next_id++;
         sb->peer_pidfd = -1;
         shbuf__wake_init(sb);
 }

@@ -12,6 +12,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -661,8 +662,13 @@ END_TEST
  * ring as that commit left it (status.c). It must still answer as a look
  * under the lock would: see the room (data) the peer made since when the
  * request needs it, and see a reset by the peer, or an edit of the status,
- * that moved the position. Loop: which of those.
+ * that moved the position, also when another thread of ours made it. Loop:
+ * which of those.
  */
+static void *reset_thread(void *sb) {
+        return (void *) (intptr_t) shbuf_reset(sb);
+}
+
 START_TEST(test_look_after_commit) {
         shbuf *w = mk(0, 100);
         shbuf *r = shbuf_open(t_key(0));
@@ -720,6 +726,19 @@ START_TEST(test_look_after_commit) {
                 ck_assert_uint_eq(l, 0);
                 ck_assert_int_eq(shbuf_read(r, buf, 1), 0);
                 break;
+        case 5: /* another thread of the writer's reset the buffer */
+        {
+                pthread_t t;
+                void *ret;
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+                ck_assert_int_eq(pthread_create(&t, NULL, reset_thread, w), 0);
+                ck_assert_int_eq(pthread_join(t, &ret), 0);
+                ck_assert_ptr_null(ret);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base);
+                ck_assert_uint_eq(l, 100);
+                break;
+        }
         }
         shbuf_free(r);
         shbuf_free(w);
@@ -1581,7 +1600,7 @@ int main(void) {
         tcase_add_test(tc, test_ignore_flags);
         tcase_add_test(tc, test_counters_and_backlog);
         tcase_add_test(tc, test_reset_zero);
-        tcase_add_loop_test(tc, test_look_after_commit, 0, 5);
+        tcase_add_loop_test(tc, test_look_after_commit, 0, 6);
         tcase_add_loop_test(tc, test_corrupt_status, 0,
                             (int) (sizeof(corruptions) / sizeof(corruptions[0])));
 

@@ -35,6 +35,10 @@ struct _shbuf {
         _Atomic uint32_t spin_us; /* bounded spin before sleeping, 0 = off */
         uint32_t busy_spin_us;    /* spin while the peer's transfer is under way */
         bool stream_stores;       /* shbuf_write() may bypass the cache (copy.c) */
+        /* Bumped when this side moves the ring other than by a commit
+         * (shbuf_reset(), shbuf_status_lock()): what another thread's last
+         * commit left is stale then (see shbuf__recall()). */
+        _Atomic uint32_t moved;
 
         /* Guards everything below. Never held across a blocking call except
          * by design in the wait fan-out (pthread_cond_wait). */

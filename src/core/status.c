@@ -57,6 +57,8 @@ static void mark_transfer(shbuf *sb, enum shbuf__look look, bool busy) {
 
 int shbuf__status_lock(shbuf *sb) {
         struct shbuf__ring ring;
+        /* The program may move the ring now. */
+        atomic_fetch_add(&sb->moved, 1);
         /* The lock is handed to the program only over a valid status. */
         return begin(sb, &ring, SHBUF__LOOK_OTHER);
 }
@@ -268,6 +270,7 @@ int shbuf__reset(shbuf *sb, bool zero) {
         int r = begin(sb, &ring, SHBUF__LOOK_OTHER);
         if (r < 0)
                 return r;
+        atomic_fetch_add(&sb->moved, 1);
         shbuf__ring_reset(&ring);
         mark_transfer(sb, SHBUF__LOOK_READ, false);
         mark_transfer(sb, SHBUF__LOOK_WRITE, false);

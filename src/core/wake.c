@@ -62,9 +62,11 @@ struct seen_slot {
         bool wants_space;      /* the last look was on the write side, with less than half free */
         enum shbuf__look look; /* the side of the last look: which transfer a wait waits for */
         /* The ring as this thread's last commit left it, kept for its next
-         * look on the same side (kept_side; SHBUF__LOOK_OTHER: none). */
+         * look on the same side (kept_side; SHBUF__LOOK_OTHER: none), and
+         * the handle's moved count then. */
         enum shbuf__look kept_side;
         struct shbuf__ring kept;
+        uint32_t kept_moved;
 };
 
 static _Thread_local struct seen_slot seen_slots[SEEN_SLOTS];
@@ -108,6 +110,7 @@ void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__rin
         struct seen_slot *s = see(sb, ring);
         s->kept_side = side;
         s->kept = *ring;
+        s->kept_moved = atomic_load(&sb->moved);
 }
 
 /*
@@ -116,11 +119,12 @@ void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__rin
  * Only this side produces (or consumes), so the ring as our own commit left
  * it stays right for our side: the write position and the free space (the
  * read position and the data) the peer leaves us can only grow. What could
- * move them is a reset or an edit of the status by a program, and both are
- * announced through our event counter, which is checked here. (A reset
- * between a look and its commit was always a race the caller owns; this
- * widens it to the span since the last commit.) The kept ring serves one
- * look: the next one loads the status again and sees what the peer added.
+ * move them is a reset or an edit of the status by a program: the peer's
+ * are announced through our event counter, another thread's of ours through
+ * the handle's moved count, and both are checked here. (A reset between a
+ * look and its commit was always a race the caller owns; this widens it to
+ * the span since the last commit.) The kept ring serves one look: the next
+ * one loads the status again and sees what the peer added.
  *
  * A streaming side so takes the lock once per transfer instead of twice:
  * the lock's cache line, which the other core took meanwhile, is where a
@@ -129,7 +133,8 @@ void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__rin
  */
 bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret) {
         struct seen_slot *s = seen_find(sb);
-        if (!s || s->kept_side != side || s->events != atomic_load(&shbuf__self(sb)->events))
+        if (!s || s->kept_side != side || s->events != atomic_load(&shbuf__self(sb)->events) ||
+            s->kept_moved != atomic_load(&sb->moved))
                 return false;
         s->kept_side = SHBUF__LOOK_OTHER;
         if ((side == SHBUF__LOOK_READ ? s->kept.length : shbuf__ring_free(&s->kept)) == 0)

@@ -1063,6 +1063,7 @@ struct slow_peer_case {
         int delay_ms;          /* the peer commits this long after we start waiting */
         bool use_poll;         /* we wait through the select descriptor */
         bool writing;          /* we wait for room in a full ring, the peer reads */
+        int busy_call;         /* >= 0: shbuf_set_busy_spin() with it after the environment */
 };
 
 /* The whole measurement: a fresh buffer, a slow peer, the cost of the wait. */
@@ -1072,6 +1073,8 @@ static struct wait_cost wait_for_slow_peer(struct slow_peer_case k) {
         else
                 ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
         shbuf *sb = mk(0, 4096);
+        if (k.busy_call >= 0)
+                ck_assert_int_eq(shbuf_set_busy_spin(sb, (unsigned) k.busy_call), 0);
         if (k.writing) {
                 static unsigned char fill[4096];
                 ck_assert_int_eq(shbuf_write(sb, fill, sizeof(fill)), sizeof(fill));
@@ -1101,10 +1104,10 @@ START_TEST(test_wait_spins_through_peer_transfer) {
                  * The transfer must then outlast any preemption between our
                  * last look and our wait, or the commit could come before
                  * we sleep. */
-                struct slow_peer_case k = {"0", 60, use_poll, writing};
+                struct slow_peer_case k = {"0", 60, use_poll, writing, -1};
                 ck_assert_int_ge(wait_for_slow_peer(k).sleeps, 1);
         } else {
-                struct slow_peer_case k = {"100000", 5, use_poll, writing};
+                struct slow_peer_case k = {"100000", 5, use_poll, writing, -1};
                 ck_assert_int_eq(wait_for_slow_peer(k).sleeps, 0);
         }
 }
@@ -1114,13 +1117,31 @@ END_TEST
  * the waiter a sleep, not a busy CPU, and its commit still wakes the waiter.
  * Loop 1 waits through poll(). */
 START_TEST(test_wait_spin_is_bounded) {
-        struct slow_peer_case k = {NULL, 120, _i == 1, false};
+        struct slow_peer_case k = {NULL, 120, _i == 1, false, -1};
         struct wait_cost w = wait_for_slow_peer(k);
         ck_assert_int_ge(w.ms, 100);
         ck_assert_int_lt(w.ms, 5000);
         ck_assert_msg(w.cpu_us < 50000, "the reader spent %ld us of CPU waiting %lld ms", w.cpu_us,
                       (long long) w.ms);
         ck_assert_int_ge(w.sleeps, 1);
+}
+END_TEST
+
+/* shbuf_set_busy_spin() overrides the environment, both ways; loop bit 0
+ * waits through poll(), where it bounds the look's spin. */
+START_TEST(test_set_busy_spin) {
+        bool use_poll = _i & 1;
+        if (_i & 2) {
+                struct slow_peer_case k = {"0", 5, use_poll, false, 100000};
+                ck_assert_int_eq(wait_for_slow_peer(k).sleeps, 0);
+        } else {
+                struct slow_peer_case k = {"100000", 60, use_poll, false, 0};
+                ck_assert_int_ge(wait_for_slow_peer(k).sleeps, 1);
+        }
+        shbuf *sb = mk(1, 64);
+        ASSERT_FAILS(shbuf_set_busy_spin(sb, 100001), EINVAL);
+        ASSERT_FAILS(shbuf_set_busy_spin(NULL, 1), EINVAL);
+        shbuf_free(sb);
 }
 END_TEST
 
@@ -1614,6 +1635,7 @@ int main(void) {
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
         tcase_add_loop_test(tc, test_wait_spins_through_peer_transfer, 0, 8);
         tcase_add_loop_test(tc, test_wait_spin_is_bounded, 0, 2);
+        tcase_add_loop_test(tc, test_set_busy_spin, 0, 4);
         tcase_add_test(tc, test_select_fd);
 
         tc = t_case(s, "backends", 20);

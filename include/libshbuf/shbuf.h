@@ -225,19 +225,30 @@ SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms);
  * nothing to do still sleeps after the spin, so an idle buffer costs no CPU.
  *
  * Independently of this setting, a wait spins while the peer is in the
- * middle of the transfer it waits for (between the look of shbuf_write() or
- * shbuf_get_write_pointer() and the commit, or the same on the read side),
- * for at most 20 microseconds; SHBUF_BUSY_SPIN_US in the environment changes
- * that bound for new handles, 0 turns this spin off. A program that waits
- * through the select descriptor sleeps in its own poll(), out of the
- * library's reach: with notification enabled, shbuf_read(), shbuf_write()
- * and the get_*_pointer() calls that find nothing to do spin on the same
- * terms for the peer's commit, then look once more.
+ * middle of the transfer it waits for; see shbuf_set_busy_spin().
  *
  * \param usec 0 (off) to 100000
  * \return 0, or -1 with errno EINVAL (usec too large, NULL handle).
  */
 SHBUF_EXPORT int shbuf_set_spin(shbuf *sb, unsigned usec);
+
+/**
+ * Bound the spin for a transfer under way. A wait spins, instead of
+ * sleeping, while the peer is in the middle of the transfer it waits for
+ * (between the look of shbuf_write() or shbuf_get_write_pointer() and the
+ * commit, or the same on the read side), for at most usec microseconds: 20
+ * by default, or SHBUF_BUSY_SPIN_US in the environment for new handles. It
+ * never spins for an idle peer. A program that waits through the select
+ * descriptor sleeps in its own poll(), out of the library's reach: with
+ * notification enabled, shbuf_read(), shbuf_write() and the get_*_pointer()
+ * calls that find nothing to do spin on the same terms for the peer's
+ * commit, then look once more. An event loop serving many buffers may want
+ * that off (0) for some of them.
+ *
+ * \param usec 0 (off) to 100000
+ * \return 0, or -1 with errno EINVAL (usec too large, NULL handle).
+ */
+SHBUF_EXPORT int shbuf_set_busy_spin(shbuf *sb, unsigned usec);
 
 /**
  * The select descriptor: readable after each notification and when the peer

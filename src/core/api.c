@@ -129,6 +129,11 @@ SHBUF_EXPORT int shbuf_set_spin(shbuf *sb, unsigned usec) {
         return ret_int(shbuf__set_spin(sb, usec));
 }
 
+SHBUF_EXPORT int shbuf_set_busy_spin(shbuf *sb, unsigned usec) {
+        check_int(sb);
+        return ret_int(shbuf__set_busy_spin(sb, usec));
+}
+
 SHBUF_EXPORT int shbuf_get_select_fd(shbuf *sb) {
         check_int(sb);
         return ret_int(shbuf__select_fd(sb));

@@ -43,7 +43,7 @@ static shbuf *handle_new(int side) {
         /* SHBUF_SPIN_US: the unconditional spin, off by default.
          * SHBUF_BUSY_SPIN_US: the spin while the peer transfers (wake.c). */
         (void) shbuf__set_spin(sb, env_us("SHBUF_SPIN_US", 0));
-        sb->busy_spin_us = env_us("SHBUF_BUSY_SPIN_US", BUSY_SPIN_DEFAULT_US);
+        (void) shbuf__set_busy_spin(sb, env_us("SHBUF_BUSY_SPIN_US", BUSY_SPIN_DEFAULT_US));
         const char *e = secure_getenv("SHBUF_STREAM_STORES");
         sb->stream_stores = !e || strcmp(e, "0") != 0;
         return sb;
@@ -275,5 +275,12 @@ int shbuf__set_spin(shbuf *sb, unsigned usec) {
         if (usec > SPIN_MAX_US)
                 return -EINVAL;
         atomic_store(&sb->spin_us, usec);
+        return 0;
+}
+
+int shbuf__set_busy_spin(shbuf *sb, unsigned usec) {
+        if (usec > SPIN_MAX_US)
+                return -EINVAL;
+        atomic_store(&sb->busy_spin_us, usec);
         return 0;
 }

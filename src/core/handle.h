@@ -33,7 +33,7 @@ struct _shbuf {
         uint64_t id;  /* unique in this process, for per-thread bookkeeping */
         int fallback_errno;
         _Atomic uint32_t spin_us; /* bounded spin before sleeping, 0 = off */
-        uint32_t busy_spin_us;    /* spin while the peer's transfer is under way */
+        _Atomic uint32_t busy_spin_us; /* spin while the peer's transfer is under way */
         bool stream_stores;       /* shbuf_write() may bypass the cache (copy.c) */
         /* Bumped when this side moves the ring other than by a commit
          * (shbuf_reset(), shbuf_status_lock()): what another thread's last
@@ -132,6 +132,7 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts);
 void shbuf__free(shbuf *sb);
 int shbuf__access(shbuf *sb, int mode);
 int shbuf__set_spin(shbuf *sb, unsigned usec);
+int shbuf__set_busy_spin(shbuf *sb, unsigned usec);
 
 /* thread.c: threads of the library, with signals blocked. */
 int shbuf__thread_start(pthread_t *ret, void *(*fn)(void *), void *arg);

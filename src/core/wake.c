@@ -29,7 +29,7 @@
  * side (write side) and who finds the peer in the middle of a write (read),
  * between the look that found room (data) and its commit, spins until that
  * commit instead of sleeping, for at most busy_spin_us (20 us by default,
- * SHBUF_BUSY_SPIN_US), and a couple of microseconds past a commit for the next
+ * SHBUF_BUSY_SPIN_US, shbuf_set_busy_spin()), and a couple of microseconds past a commit for the next
  * transfer to start. The commit is then microseconds away, so this costs
  * less CPU than the sleep and wake-up it saves, and a streaming pair stays
  * out of the kernel altogether. Like a kernel mutex's optimistic spin, it
@@ -311,7 +311,8 @@ static bool spin_before_sleep(shbuf *sb, const struct seen_slot *slot, int64_t d
                              NULL))
                 return true;
         const _Atomic uint16_t *busy = peer_mark(sb, slot->look);
-        return busy && spin_until_moved(sb, slot, deadline, sb->busy_spin_us, busy);
+        return busy && spin_until_moved(sb, slot, deadline,
+                                        atomic_load_explicit(&sb->busy_spin_us, memory_order_relaxed), busy);
 }
 
 /*
@@ -325,11 +326,11 @@ static bool spin_before_sleep(shbuf *sb, const struct seen_slot *slot, int64_t d
  */
 bool shbuf__spin_after_look(shbuf *sb, enum shbuf__look look) {
         const _Atomic uint16_t *busy = peer_mark(sb, look);
-        if (!busy || !sb->notifier || sb->busy_spin_us == 0 ||
-            !atomic_load_explicit(busy, memory_order_relaxed))
+        uint32_t limit_us = atomic_load_explicit(&sb->busy_spin_us, memory_order_relaxed);
+        if (!busy || !sb->notifier || limit_us == 0 || !atomic_load_explicit(busy, memory_order_relaxed))
                 return false;
         const struct seen_slot *slot = seen_find(sb);
-        return slot && spin_until_moved(sb, slot, -1, sb->busy_spin_us, busy);
+        return slot && spin_until_moved(sb, slot, -1, limit_us, busy);
 }
 
 /*

@@ -364,12 +364,7 @@ START_TEST(test_gc_spares_mapped_buffer) {
         shbuf_info info;
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 0);
-        shbuf_info *gone = NULL;
-        size_t n = 0;
-        ck_assert_int_eq(shbuf_gc(0, &gone, &n), 0);
-        for (size_t i = 0; i < n; i++)
-                ck_assert_msg(gone[i].key != key, "gc removed a buffer that is mapped");
-        free(gone);
+        ck_assert_msg(t_gc_removes(key) == 0, "gc removed a buffer that is mapped (or failed)");
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_ge(info.attachments, 1);
         shmdt((const void *) w);

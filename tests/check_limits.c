@@ -368,17 +368,8 @@ static void poke_with_api(key_t key, int want_open_errno) {
         ck_assert_msg(errno == want_open_errno, "shbuf_remove: %s", strerror(errno));
         shbuf_info info;
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
-        shbuf_info *items = NULL;
-        size_t n = 0;
-        ck_assert_int_eq(shbuf_gc(0, &items, &n), 0);
-        for (size_t i = 0; i < n; i++)
-                ck_assert_msg(items[i].key != key, "shbuf_gc removed a foreign object");
-        free(items);
-        shbuf_info *all = NULL;
-        ck_assert_int_eq(shbuf_list(&all, &n), 0);
-        for (size_t i = 0; i < n; i++)
-                ck_assert_msg(all[i].key != key, "shbuf_list shows a foreign object as a buffer");
-        free(all);
+        ck_assert_msg(t_gc_removes(key) == 0, "shbuf_gc removed a foreign object (or failed)");
+        ck_assert_msg(t_lists(key) == 0, "shbuf_list shows a foreign object as a buffer (or failed)");
 }
 
 START_TEST(test_foreign_ipcmk) {

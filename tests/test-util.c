@@ -409,3 +409,28 @@ int t_read_line(int fd, char *buf, size_t n, int timeout_ms) {
         }
         return -1;
 }
+
+/* Whether key is among the n buffers of list, which is freed. */
+static int key_among(shbuf_info *list, size_t n, key_t key) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+                found |= list[i].key == key;
+        free(list);
+        return found;
+}
+
+int t_gc_removes(key_t key) {
+        shbuf_info *gone = NULL;
+        size_t n = 0;
+        if (shbuf_gc(0, &gone, &n) < 0)
+                return -errno;
+        return key_among(gone, n, key);
+}
+
+int t_lists(key_t key) {
+        shbuf_info *all = NULL;
+        size_t n = 0;
+        if (shbuf_list(&all, &n) < 0)
+                return -errno;
+        return key_among(all, n, key);
+}

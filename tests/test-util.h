@@ -54,6 +54,14 @@ void t_note_key(key_t key);
  */
 int t_sweep(void);
 
+/*
+ * Whether a real shbuf_gc() run now removes the buffer of key (1), or
+ * whether shbuf_list() shows key as a buffer (1); 0 if not, -errno when
+ * the call fails.
+ */
+int t_gc_removes(key_t key);
+int t_lists(key_t key);
+
 /* The backend under test: SHBUF_BACKEND, or the build default. */
 const char *t_backend(void);
 

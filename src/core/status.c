@@ -76,15 +76,17 @@ static bool look_again(shbuf *sb, enum shbuf__look look, uint64_t found, unsigne
 #define SPAN 0
 #define LOOK_ONLY UINT64_MAX
 
-/* What there is to do on the look's side of ring, and where it starts. */
-static uint64_t avail_of(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t *ret_off,
-                         uint64_t *ret_len) {
-        if (look == SHBUF__LOOK_READ) {
+/* What there is to do on the look's side of ring: data, or room. */
+static uint64_t avail_of(enum shbuf__look look, const struct shbuf__ring *ring) {
+        return look == SHBUF__LOOK_READ ? ring->length : shbuf__ring_free(ring);
+}
+
+/* The contiguous part of it, and where it starts. */
+static void span_of(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t *ret_off, uint64_t *ret_len) {
+        if (look == SHBUF__LOOK_READ)
                 shbuf__ring_readable(ring, ret_off, ret_len);
-                return ring->length;
-        }
-        shbuf__ring_writable(ring, ret_off, ret_len);
-        return shbuf__ring_free(ring);
+        else
+                shbuf__ring_writable(ring, ret_off, ret_len);
 }
 
 /*
@@ -97,8 +99,11 @@ static uint64_t avail_of(enum shbuf__look look, const struct shbuf__ring *ring, 
 static bool kept_will_do(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t need) {
         if (need == LOOK_ONLY)
                 return false;
-        uint64_t off, len, avail = avail_of(look, ring, &off, &len);
-        return need == SPAN ? len > 0 && off + len == ring->size : avail >= need;
+        if (need != SPAN)
+                return avail_of(look, ring) >= need;
+        uint64_t off, len;
+        span_of(look, ring, &off, &len);
+        return len > 0 && off + len == ring->size;
 }
 
 /*
@@ -115,7 +120,7 @@ static int64_t look_at(shbuf *sb, enum shbuf__look look, struct shbuf__ring *rin
                 if (r < 0)
                         return r;
         }
-        uint64_t off, len, avail = avail_of(look, ring, &off, &len);
+        uint64_t avail = avail_of(look, ring);
         if (need != LOOK_ONLY && avail > 0)
                 mark_transfer(sb, look, true);
         if (!kept)
@@ -132,7 +137,7 @@ static int get_span(shbuf *sb, enum shbuf__look look, unsigned char **ret_ptr, u
                 int64_t r = look_at(sb, look, &ring, SPAN);
                 if (r < 0)
                         return (int) r;
-                avail_of(look, &ring, &off, &len);
+                span_of(look, &ring, &off, &len);
         } while (look_again(sb, look, len, &looks));
         *ret_ptr = sb->data + off;
         *ret_len = len;

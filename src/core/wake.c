@@ -124,7 +124,8 @@ void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__rin
  * the handle's moved count, and both are checked here. (A reset between a
  * look and its commit was always a race the caller owns; this widens it to
  * the span since the last commit.) The kept ring serves one look: the next
- * one loads the status again and sees what the peer added.
+ * one loads the status again and sees what the peer added. Whether it
+ * answers the look as a fresh one would is the caller's to judge.
  *
  * A streaming side so takes the lock once per transfer instead of twice:
  * the lock's cache line, which the other core took meanwhile, is where a
@@ -137,8 +138,6 @@ bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret) {
             s->kept_moved != atomic_load(&sb->moved))
                 return false;
         s->kept_side = SHBUF__LOOK_OTHER;
-        if ((side == SHBUF__LOOK_READ ? s->kept.length : shbuf__ring_free(&s->kept)) == 0)
-                return false; /* nothing to do as of then: look again for real */
         s->look = side;
         *ret = s->kept;
         return true;

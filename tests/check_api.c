@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -739,7 +740,117 @@ START_TEST(test_look_after_commit) {
                 ck_assert_uint_eq(l, 100);
                 break;
         }
+        case 6: /* the reader reset the buffer, and the writer's wait saw it */
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+                ck_assert_int_eq(shbuf_reset(r), 0);
+                ck_assert_int_eq(shbuf_wait_timeout(w, 0), 0);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base);
+                ck_assert_uint_eq(l, 100);
+                break;
+        case 7: /* a look that found nothing, then the writer's commit */
+                p = shbuf_get_read_pointer(r, &l);
+                ck_assert_ptr_nonnull(p);
+                ck_assert_uint_eq(l, 0);
+                ck_assert_int_eq(shbuf_read(r, buf, 1), 0);
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+                ck_assert_int_eq(shbuf_read(r, buf, 5), 5);
+                p = shbuf_get_read_pointer(r, &l);
+                ck_assert_ptr_eq(p, shbuf_get_pointer(r) + 5);
+                ck_assert_uint_eq(l, 5);
+                ck_assert_int_eq(shbuf_inc_read_pointer(r, 5), 0);
+                ck_assert_int_eq(shbuf_write(w, buf, 3), 3);
+                ck_assert_int_eq(shbuf_read(r, buf, 100), 3);
+                break;
+        case 8: /* the reader moved the ring under the status lock and notified */
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+                ck_assert_int_eq(shbuf_status_lock(r), 0);
+                shbuf_get_status(r)->read_idx = 50;
+                shbuf_get_status(r)->length = 0;
+                ck_assert_int_eq(shbuf_status_unlock(r), 0);
+                ck_assert_int_eq(shbuf_notify(r), 0);
+                p = shbuf_get_write_pointer(w, &l);
+                ck_assert_ptr_eq(p, base + 50);
+                ck_assert_uint_eq(l, 50);
+                break;
         }
+        shbuf_free(r);
+        shbuf_free(w);
+}
+END_TEST
+
+/*
+ * A look that finds nothing new, and a wait for news that came already, do
+ * not take the status lock (wake.c, shbuf__recall()): a side that caught up
+ * with its peer leaves the lock's cache line to the peer, who needs it for
+ * the commit awaited. Shown by holding the lock from the other side
+ * meanwhile: the second look, or the wait, must still return, and right.
+ * Loop: 0 a read look, 1 a write look, 2 a wait.
+ */
+struct lockless {
+        shbuf *sb;
+        int what;
+        _Atomic int stage; /* 1: first look done; 2: the lock is held; 3: second done */
+        unsigned long len;
+        int r;
+};
+
+static void stage_wait(_Atomic int *stage, int want) {
+        while (atomic_load(stage) < want)
+                usleep(1000);
+}
+
+static void *lockless_thread(void *arg) {
+        struct lockless *a = arg;
+        unsigned char buf[8];
+        unsigned long l;
+
+        a->r = a->what == 1 ? shbuf_get_write_pointer(a->sb, &l) != NULL : shbuf_read(a->sb, buf, 8) == 0;
+        atomic_store(&a->stage, 1);
+        stage_wait(&a->stage, 2);
+        if (a->what == 2) {
+                a->r = a->r && shbuf_wait_timeout(a->sb, 10000) == 0;
+        } else {
+                unsigned char *p = a->what == 1 ? shbuf_get_write_pointer(a->sb, &l)
+                                                : shbuf_get_read_pointer(a->sb, &l);
+                a->r = a->r && p != NULL;
+                a->len = l;
+        }
+        atomic_store(&a->stage, 3);
+        return NULL;
+}
+
+START_TEST(test_look_without_lock) {
+        shbuf *w = mk(0, 100);
+        shbuf *r = shbuf_open(t_key(0));
+        ck_assert_ptr_nonnull(r);
+        struct lockless a = {.sb = _i == 1 ? w : r, .what = _i};
+        shbuf *holder = _i == 1 ? r : w;
+        unsigned char buf[100] = {0};
+        pthread_t t;
+
+        if (_i == 1)
+                ck_assert_int_eq(shbuf_write(w, buf, 100), 100);
+        /* The wait's spin would look without the lock too: this is about
+         * the wait that does not spin. */
+        ck_assert_int_eq(shbuf_set_busy_spin(r, 0), 0);
+        ck_assert_int_eq(pthread_create(&t, NULL, lockless_thread, &a), 0);
+        stage_wait(&a.stage, 1);
+        if (_i == 2)
+                ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
+        ck_assert_int_eq(shbuf_status_lock(holder), 0);
+        atomic_store(&a.stage, 2);
+        int64_t t0 = t_now_ms();
+        while (atomic_load(&a.stage) < 3 && t_now_ms() - t0 < 2000)
+                usleep(1000);
+        int done = atomic_load(&a.stage) == 3;
+        ck_assert_int_eq(shbuf_status_unlock(holder), 0);
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+        ck_assert_msg(done, "the look (case %d) waited for the status lock", _i);
+        ck_assert_int_eq(a.r, 1);
+        ck_assert_uint_eq(a.len, 0);
+        if (_i == 2)
+                ck_assert_int_eq(shbuf_read(r, buf, 100), 10);
         shbuf_free(r);
         shbuf_free(w);
 }
@@ -1611,7 +1722,8 @@ int main(void) {
         tcase_add_test(tc, test_ignore_flags);
         tcase_add_test(tc, test_counters_and_backlog);
         tcase_add_test(tc, test_reset_zero);
-        tcase_add_loop_test(tc, test_look_after_commit, 0, 6);
+        tcase_add_loop_test(tc, test_look_after_commit, 0, 9);
+        tcase_add_loop_test(tc, test_look_without_lock, 0, 3);
         tcase_add_loop_test(tc, test_corrupt_status, 0,
                             (int) (sizeof(corruptions) / sizeof(corruptions[0])));
 

@@ -36,8 +36,8 @@ struct _shbuf {
         _Atomic uint32_t busy_spin_us; /* spin while the peer's transfer is under way */
         bool stream_stores;       /* shbuf_write() may bypass the cache (copy.c) */
         /* Bumped when this side moves the ring other than by a commit
-         * (shbuf_reset(), shbuf_status_lock()): what another thread's last
-         * commit left is stale then (see shbuf__recall()). */
+         * (shbuf_reset(), shbuf_status_lock()): the ring another thread
+         * last saw is stale then (see shbuf__recall()). */
         _Atomic uint32_t moved;
 
         /* Guards everything below. Never held across a blocking call except
@@ -96,7 +96,7 @@ enum shbuf__look {
 };
 void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring);
 void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__ring *ring);
-bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret);
+bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret, bool *ret_exact);
 bool shbuf__spin_after_look(shbuf *sb, enum shbuf__look look);
 void shbuf__bump(shbuf *sb);
 void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes);

@@ -7,10 +7,11 @@
  *
  * Copies (shbuf_read/shbuf_write) run outside the lock: only this side
  * consumes (or produces), so what it saw as readable (or free) can only grow
- * while it copies. For the same reason the look that follows a commit on the
- * same side may use the ring as that commit left it, without the lock (see
- * shbuf__recall() in wake.c): a streaming side takes the lock once per
- * transfer.
+ * while it copies. For the same reason a look may use the ring as this
+ * thread's last look or commit on the same side left it, without the lock
+ * (see shbuf__recall() in wake.c): a streaming side takes the lock once per
+ * transfer, and a side that waits for its peer looks without taking the
+ * lock's cache line from it.
  *
  * A look that finds something to transfer marks the transfer as under way
  * (producing/consuming next to the lock) and the commit clears the mark, so
@@ -107,14 +108,15 @@ static bool kept_will_do(enum shbuf__look look, const struct shbuf__ring *ring, 
 }
 
 /*
- * The look that starts a transfer on one side: the ring as this thread's
- * last commit on that side left it, when that still holds (wake.c) and will
- * do, or loaded under the lock. Marks the transfer as under way if there is
+ * The look that starts a transfer on one side: the ring as this thread last
+ * saw it on that side, when nobody committed since or when it still holds
+ * and will do (wake.c), or loaded under the lock. Marks the transfer as under way if there is
  * something to do. Returns what there is to do, or -errno; the lock is not
  * held on return.
  */
 static int64_t look_at(shbuf *sb, enum shbuf__look look, struct shbuf__ring *ring, uint64_t need) {
-        bool kept = shbuf__recall(sb, look, ring) && kept_will_do(look, ring, need);
+        bool exact = false;
+        bool kept = shbuf__recall(sb, look, ring, &exact) && (exact || kept_will_do(look, ring, need));
         if (!kept) {
                 int r = begin(sb, ring, look);
                 if (r < 0)

@@ -61,11 +61,13 @@ struct seen_slot {
         uint64_t commits;      /* write_count + read_count */
         bool wants_space;      /* the last look was on the write side, with less than half free */
         enum shbuf__look look; /* the side of the last look: which transfer a wait waits for */
-        /* The ring as this thread's last commit left it, kept for its next
-         * look on the same side (kept_side; SHBUF__LOOK_OTHER: none), and
-         * the handle's moved count then. */
+        /* The ring as this thread last saw it on one side (kept_side;
+         * SHBUF__LOOK_OTHER: none), by a look or by its own commit, with
+         * what the counters and the handle's moved count were then. */
         enum shbuf__look kept_side;
         struct shbuf__ring kept;
+        uint32_t kept_events;
+        uint64_t kept_commits;
         uint32_t kept_moved;
 };
 
@@ -83,6 +85,15 @@ static uint64_t commits_of(const struct shbuf__ring *r) {
         return r->write_count + r->read_count;
 }
 
+/* The commit count as the status shows it now, read without the lock: a
+ * hint. Both counters only grow, and only under the lock, so an unchanged
+ * count means nobody committed (a reset or a status edit changes no
+ * counter: those come through the event counter and the moved count). */
+static uint64_t commits_hint(const shbuf *sb) {
+        const volatile shbuf_status *st = &sb->control->status;
+        return (uint64_t) st->write_count + (uint64_t) st->read_count;
+}
+
 /* The slot of sb, taken if this thread has none yet; its counters as ring
  * shows them. */
 static struct seen_slot *see(shbuf *sb, const struct shbuf__ring *ring) {
@@ -98,47 +109,61 @@ static struct seen_slot *see(shbuf *sb, const struct shbuf__ring *ring) {
         return s;
 }
 
-void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring) {
-        struct seen_slot *s = see(sb, ring);
+static void note_look(shbuf *sb, struct seen_slot *s, enum shbuf__look look, const struct shbuf__ring *ring) {
         s->wants_space = look == SHBUF__LOOK_WRITE && shbuf__ring_free(ring) < sb->size / 2;
         s->look = look;
-        /* A fresh look supersedes whatever a commit left. */
-        s->kept_side = SHBUF__LOOK_OTHER;
 }
 
-void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__ring *ring) {
-        struct seen_slot *s = see(sb, ring);
+static void keep(shbuf *sb, struct seen_slot *s, enum shbuf__look side, const struct shbuf__ring *ring) {
         s->kept_side = side;
         s->kept = *ring;
+        s->kept_events = s->events;
+        s->kept_commits = s->commits;
         s->kept_moved = atomic_load(&sb->moved);
 }
 
+void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring) {
+        struct seen_slot *s = see(sb, ring);
+        note_look(sb, s, look, ring);
+        keep(sb, s, look, ring);
+}
+
+void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__ring *ring) {
+        keep(sb, see(sb, ring), side, ring);
+}
+
 /*
- * The look that follows a commit on the same side, without the lock.
+ * A look without the lock: the ring as this thread last saw it on the same
+ * side, by a look under the lock or by its own commit.
  *
- * Only this side produces (or consumes), so the ring as our own commit left
- * it stays right for our side: the write position and the free space (the
- * read position and the data) the peer leaves us can only grow. What could
- * move them is a reset or an edit of the status by a program: the peer's
- * are announced through our event counter, another thread's of ours through
- * the handle's moved count, and both are checked here. (A reset between a
- * look and its commit was always a race the caller owns; this widens it to
- * the span since the last commit.) The kept ring serves one look: the next
- * one loads the status again and sees what the peer added. Whether it
- * answers the look as a fresh one would is the caller's to judge.
+ * When nobody committed since (*ret_exact), that ring is the status as it
+ * is now, and any look may use it. This is what a side that has caught up
+ * with its peer does over and over: looks that find nothing no longer take
+ * the lock's cache line from the peer, who needs it for the commit that is
+ * awaited.
  *
- * A streaming side so takes the lock once per transfer instead of twice:
- * the lock's cache line, which the other core took meanwhile, is where a
- * transfer of a few KiB spends its time (the lock's compare-and-swap stalls
- * until the line is back).
+ * Otherwise, only this side produces (or consumes), so the ring as our own
+ * commit or look left it stays right for our side: the write position and
+ * the free space (the read position and the data) the peer leaves us can
+ * only grow. Whether that answers a look as a fresh one would is the
+ * caller's to judge. A streaming side so takes the lock once per transfer
+ * instead of twice: the lock's compare-and-swap stalls until the line is
+ * back from the other core, and that is where a transfer of a few KiB
+ * spends its time.
+ *
+ * Either way, what could move our position is a reset or an edit of the
+ * status by a program: the peer's are announced through our event counter,
+ * another thread's of ours through the handle's moved count, and both must
+ * be as they were. (A reset between a look and its commit was always a race
+ * the caller owns; this widens it to the span since the last look.)
  */
-bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret) {
+bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret, bool *ret_exact) {
         struct seen_slot *s = seen_find(sb);
-        if (!s || s->kept_side != side || s->events != atomic_load(&shbuf__self(sb)->events) ||
+        if (!s || s->kept_side != side || s->kept_events != atomic_load(&shbuf__self(sb)->events) ||
             s->kept_moved != atomic_load(&sb->moved))
                 return false;
-        s->kept_side = SHBUF__LOOK_OTHER;
-        s->look = side;
+        *ret_exact = commits_hint(sb) == s->kept_commits;
+        note_look(sb, s, side, &s->kept);
         *ret = s->kept;
         return true;
 }
@@ -168,9 +193,8 @@ static int look_now(shbuf *sb, const struct seen_slot *slot, struct sight *ret) 
 
 /* The same without the lock, for spinning: a hint, confirmed by look_now(). */
 static bool moved_hint(shbuf *sb, const struct seen_slot *slot) {
-        const volatile shbuf_status *st = &sb->control->status;
         return atomic_load_explicit(&shbuf__self(sb)->events, memory_order_relaxed) != slot->events ||
-               (uint64_t) st->write_count + (uint64_t) st->read_count != slot->commits;
+               commits_hint(sb) != slot->commits;
 }
 
 /* ---- waking the other side -------------------------------------------- */
@@ -341,12 +365,6 @@ static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline)
         struct sight sight;
         int r;
 
-        /* About to sleep: a wake-up held back from the other side is due. */
-        if (atomic_exchange(&sb->owed_wake, false))
-                wake_if_waiting(sb);
-
-        if (spin_before_sleep(sb, slot, deadline))
-                return 0;
         if (sb->notifier)
                 return shbuf__notifier_wait(sb, timeout_left(deadline));
 
@@ -373,6 +391,14 @@ static int sleep_once(shbuf *sb, const struct seen_slot *slot, int64_t deadline)
         return r;
 }
 
+/* A wait ends on news seen without the lock: what it saw is the caller's
+ * next look's to load, and the next wait's to compare with. */
+static int saw_hint(shbuf *sb, struct seen_slot *slot) {
+        slot->events = atomic_load(&shbuf__self(sb)->events);
+        slot->commits = commits_hint(sb);
+        return 0;
+}
+
 static bool past(int64_t deadline) {
         return deadline >= 0 && shbuf__now_ms() >= deadline;
 }
@@ -391,9 +417,22 @@ static bool past(int64_t deadline) {
  */
 static int turn(shbuf *sb, struct seen_slot *slot, int64_t deadline, bool sleep, bool *woke, bool *done) {
         struct sight now;
-        int r = look_now(sb, slot, &now);
 
         *done = true;
+        /* News, seen without the lock, or awaited by spinning without it:
+         * the lock's line is what the peer needs for the commit we wait
+         * for, so the first look does not take it. */
+        if (moved_hint(sb, slot))
+                return saw_hint(sb, slot);
+        if (sleep) {
+                /* About to sleep: a wake-up held back from the other side is due. */
+                if (atomic_exchange(&sb->owed_wake, false))
+                        wake_if_waiting(sb);
+                if (spin_before_sleep(sb, slot, deadline))
+                        return saw_hint(sb, slot);
+        }
+
+        int r = look_now(sb, slot, &now);
         if (r > 0) {
                 slot->events = now.events;
                 slot->commits = now.commits;

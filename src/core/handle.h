@@ -96,7 +96,8 @@ enum shbuf__look {
 };
 void shbuf__saw(shbuf *sb, enum shbuf__look look, const struct shbuf__ring *ring);
 void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__ring *ring);
-bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret, bool *ret_exact);
+bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret);
+bool shbuf__recalled_exact(shbuf *sb);
 bool shbuf__spin_after_look(shbuf *sb, enum shbuf__look look);
 void shbuf__bump(shbuf *sb);
 void shbuf__after_commit(shbuf *sb, bool consumed, uint64_t free_bytes);

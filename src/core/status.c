@@ -115,8 +115,7 @@ static bool kept_will_do(enum shbuf__look look, const struct shbuf__ring *ring, 
  * held on return.
  */
 static int64_t look_at(shbuf *sb, enum shbuf__look look, struct shbuf__ring *ring, uint64_t need) {
-        bool exact = false;
-        bool kept = shbuf__recall(sb, look, ring, &exact) && (exact || kept_will_do(look, ring, need));
+        bool kept = shbuf__recall(sb, look, ring) && (kept_will_do(look, ring, need) || shbuf__recalled_exact(sb));
         if (!kept) {
                 int r = begin(sb, ring, look);
                 if (r < 0)

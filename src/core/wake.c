@@ -136,36 +136,43 @@ void shbuf__saw_commit(shbuf *sb, enum shbuf__look side, const struct shbuf__rin
  * A look without the lock: the ring as this thread last saw it on the same
  * side, by a look under the lock or by its own commit.
  *
- * When nobody committed since (*ret_exact), that ring is the status as it
- * is now, and any look may use it. This is what a side that has caught up
- * with its peer does over and over: looks that find nothing no longer take
- * the lock's cache line from the peer, who needs it for the commit that is
- * awaited.
+ * Only this side produces (or consumes), so that ring stays right for our
+ * side: the write position and the free space (the read position and the
+ * data) the peer leaves us can only grow. What could move our position is
+ * a reset or an edit of the status by a program: the peer's are announced
+ * through our event counter, another thread's of ours through the handle's
+ * moved count, and both must be as they were. (A reset between a look and
+ * its commit was always a race the caller owns; this widens it to the span
+ * since the last look.)
  *
- * Otherwise, only this side produces (or consumes), so the ring as our own
- * commit or look left it stays right for our side: the write position and
- * the free space (the read position and the data) the peer leaves us can
- * only grow. Whether that answers a look as a fresh one would is the
- * caller's to judge. A streaming side so takes the lock once per transfer
- * instead of twice: the lock's compare-and-swap stalls until the line is
- * back from the other core, and that is where a transfer of a few KiB
- * spends its time.
- *
- * Either way, what could move our position is a reset or an edit of the
- * status by a program: the peer's are announced through our event counter,
- * another thread's of ours through the handle's moved count, and both must
- * be as they were. (A reset between a look and its commit was always a race
- * the caller owns; this widens it to the span since the last look.)
+ * Whether the ring answers a look as a fresh one would is the caller's to
+ * judge, from what the look needs or from shbuf__recalled_exact(). A
+ * streaming side so takes the lock once per transfer instead of twice: the
+ * lock's compare-and-swap stalls until the line is back from the other
+ * core, and that is where a transfer of a few KiB spends its time.
  */
-bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret, bool *ret_exact) {
+bool shbuf__recall(shbuf *sb, enum shbuf__look side, struct shbuf__ring *ret) {
         struct seen_slot *s = seen_find(sb);
         if (!s || s->kept_side != side || s->kept_events != atomic_load(&shbuf__self(sb)->events) ||
             s->kept_moved != atomic_load(&sb->moved))
                 return false;
-        *ret_exact = commits_hint(sb) == s->kept_commits;
         note_look(sb, s, side, &s->kept);
         *ret = s->kept;
         return true;
+}
+
+/*
+ * Whether nobody committed since the ring shbuf__recall() returned was
+ * seen: then it is the status as it is now, and any look may use it. This
+ * is what a side that has caught up with its peer does over and over, and
+ * its looks that find nothing so leave the lock's cache line to the peer,
+ * who needs it for the commit awaited. Asked only when the ring will not do
+ * anyway: reading the count may fetch the line that the commit just before
+ * left with the peer.
+ */
+bool shbuf__recalled_exact(shbuf *sb) {
+        const struct seen_slot *s = seen_find(sb);
+        return s && commits_hint(sb) == s->kept_commits;
 }
 
 /* What a thread would see now: the event counter and the commit count. */

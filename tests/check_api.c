@@ -658,13 +658,21 @@ START_TEST(test_reset_zero) {
 }
 END_TEST
 
+/* A look on one side returns the span at offset off of the data, len long. */
+static void assert_span(shbuf *sb, bool reading, unsigned long off, unsigned long len) {
+        unsigned long l;
+        unsigned char *p = reading ? shbuf_get_read_pointer(sb, &l) : shbuf_get_write_pointer(sb, &l);
+        ck_assert_ptr_eq(p, shbuf_get_pointer(sb) + off);
+        ck_assert_uint_eq(l, len);
+}
+
 /*
- * The look after a commit on the same side may skip the lock and use the
- * ring as that commit left it (status.c). It must still answer as a look
- * under the lock would: see the room (data) the peer made since when the
- * request needs it, and see a reset by the peer, or an edit of the status,
- * that moved the position, also when another thread of ours made it. Loop:
- * which of those.
+ * A look may skip the lock and use the ring as the same thread's last look
+ * or commit on that side left it (status.c, wake.c). It must still answer
+ * as a look under the lock would: see the room (data) the peer made since
+ * when the request needs it, and see a reset by the peer, or an edit of the
+ * status, that moved the position, also when another thread of ours made
+ * it, or when a wait took the news first. Loop: which of those.
  */
 static void *reset_thread(void *sb) {
         return (void *) (intptr_t) shbuf_reset(sb);
@@ -674,8 +682,7 @@ START_TEST(test_look_after_commit) {
         shbuf *w = mk(0, 100);
         shbuf *r = shbuf_open(t_key(0));
         ck_assert_ptr_nonnull(r);
-        unsigned char *base = shbuf_get_pointer(w), buf[100] = {0}, *p;
-        unsigned long l;
+        unsigned char buf[100] = {0};
 
         switch (_i) {
         case 0: /* the room the reader made since: no short write */
@@ -688,21 +695,15 @@ START_TEST(test_look_after_commit) {
                 ck_assert_int_eq(shbuf_read(r, buf, 10), 10);
                 ck_assert_int_eq(shbuf_write(w, buf, 30), 30); /* wraps to 0, 10 free */
                 ck_assert_int_eq(shbuf_read(r, buf, 60), 60);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base);
-                ck_assert_uint_eq(l, 70);
+                assert_span(w, false, 0, 70);
                 /* Up to the end of the ring, the kept ring may answer. */
                 ck_assert_int_eq(shbuf_inc_write_pointer(w, 30), 0);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base + 30);
-                ck_assert_uint_eq(l, 40);
+                assert_span(w, false, 30, 40);
                 break;
         case 2: /* the reader reset the buffer */
                 ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
                 ck_assert_int_eq(shbuf_reset(r), 0);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base);
-                ck_assert_uint_eq(l, 100);
+                assert_span(w, false, 0, 100);
                 break;
         case 3: /* the writer itself moved the ring under the status lock */
                 ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
@@ -710,21 +711,15 @@ START_TEST(test_look_after_commit) {
                 shbuf_get_status(w)->read_idx = 50;
                 shbuf_get_status(w)->length = 0;
                 ck_assert_int_eq(shbuf_status_unlock(w), 0);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base + 50);
-                ck_assert_uint_eq(l, 50);
+                assert_span(w, false, 50, 50);
                 break;
         case 4: /* the read side: the data left, then the writer's reset */
                 ck_assert_int_eq(shbuf_write(w, buf, 100), 100);
                 ck_assert_int_eq(shbuf_read(r, buf, 10), 10);
-                p = shbuf_get_read_pointer(r, &l);
-                ck_assert_ptr_eq(p, shbuf_get_pointer(r) + 10);
-                ck_assert_uint_eq(l, 90);
+                assert_span(r, true, 10, 90);
                 ck_assert_int_eq(shbuf_inc_read_pointer(r, 10), 0);
                 ck_assert_int_eq(shbuf_reset(w), 0);
-                p = shbuf_get_read_pointer(r, &l);
-                ck_assert_ptr_nonnull(p);
-                ck_assert_uint_eq(l, 0);
+                assert_span(r, true, 0, 0);
                 ck_assert_int_eq(shbuf_read(r, buf, 1), 0);
                 break;
         case 5: /* another thread of the writer's reset the buffer */
@@ -735,29 +730,21 @@ START_TEST(test_look_after_commit) {
                 ck_assert_int_eq(pthread_create(&t, NULL, reset_thread, w), 0);
                 ck_assert_int_eq(pthread_join(t, &ret), 0);
                 ck_assert_ptr_null(ret);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base);
-                ck_assert_uint_eq(l, 100);
+                assert_span(w, false, 0, 100);
                 break;
         }
         case 6: /* the reader reset the buffer, and the writer's wait saw it */
                 ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
                 ck_assert_int_eq(shbuf_reset(r), 0);
                 ck_assert_int_eq(shbuf_wait_timeout(w, 0), 0);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base);
-                ck_assert_uint_eq(l, 100);
+                assert_span(w, false, 0, 100);
                 break;
         case 7: /* a look that found nothing, then the writer's commit */
-                p = shbuf_get_read_pointer(r, &l);
-                ck_assert_ptr_nonnull(p);
-                ck_assert_uint_eq(l, 0);
+                assert_span(r, true, 0, 0);
                 ck_assert_int_eq(shbuf_read(r, buf, 1), 0);
                 ck_assert_int_eq(shbuf_write(w, buf, 10), 10);
                 ck_assert_int_eq(shbuf_read(r, buf, 5), 5);
-                p = shbuf_get_read_pointer(r, &l);
-                ck_assert_ptr_eq(p, shbuf_get_pointer(r) + 5);
-                ck_assert_uint_eq(l, 5);
+                assert_span(r, true, 5, 5);
                 ck_assert_int_eq(shbuf_inc_read_pointer(r, 5), 0);
                 ck_assert_int_eq(shbuf_write(w, buf, 3), 3);
                 ck_assert_int_eq(shbuf_read(r, buf, 100), 3);
@@ -769,9 +756,7 @@ START_TEST(test_look_after_commit) {
                 shbuf_get_status(r)->length = 0;
                 ck_assert_int_eq(shbuf_status_unlock(r), 0);
                 ck_assert_int_eq(shbuf_notify(r), 0);
-                p = shbuf_get_write_pointer(w, &l);
-                ck_assert_ptr_eq(p, base + 50);
-                ck_assert_uint_eq(l, 50);
+                assert_span(w, false, 50, 50);
                 break;
         }
         shbuf_free(r);

@@ -824,6 +824,62 @@ static PyObject *Buffer_wait(BufferObject *self, PyObject *args, PyObject *kw) {
         return result;
 }
 
+/* The limit shbuf.h documents for both spins, for messages; the library
+ * itself decides what it accepts. */
+#define SPIN_MAX_US 100000
+
+/* shbuf_set_spin() or shbuf_set_busy_spin() with a count of microseconds.
+ * A count the C unsigned cannot hold is refused here, before it would wrap
+ * into a valid one. */
+static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shbuf *, unsigned),
+                                const char *name) {
+        Py_ssize_t usec = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+        if (usec == -1 && PyErr_Occurred())
+                return NULL;
+        if (usec < 0) {
+                PyErr_Format(PyExc_ValueError, "%s(%zd): usec must not be negative", name, usec);
+                return NULL;
+        }
+        shbuf *sb = get_sb(self);
+        if (!sb)
+                return NULL;
+        if ((size_t) usec > UINT_MAX || fn(sb, (unsigned) usec) < 0) {
+                if ((size_t) usec > UINT_MAX || errno == EINVAL) {
+                        PyErr_Format(PyExc_ValueError, "%s(%zd): usec must be within 0..%d", name, usec,
+                                     SPIN_MAX_US);
+                        return NULL;
+                }
+                return buffer_error(self, errno, "cannot set the spin of");
+        }
+        Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Buffer_set_spin_doc,
+             "set_spin(usec)\n--\n\n"
+             "Let wait() spin for up to usec microseconds (0 to 100000), watching for\n"
+             "the other side's next commit, before it sleeps in the kernel: faster round\n"
+             "trips for CPU time while spinning. Off (0) by default; the environment\n"
+             "variable SHBUF_SPIN_US sets the default of new buffers. A side with\n"
+             "nothing to do still sleeps after the spin. Raises ValueError for a value\n"
+             "out of range.");
+
+static PyObject *Buffer_set_spin(BufferObject *self, PyObject *arg) {
+        return set_spin_limit(self, arg, shbuf_set_spin, "set_spin");
+}
+
+PyDoc_STRVAR(Buffer_set_busy_spin_doc,
+             "set_busy_spin(usec)\n--\n\n"
+             "Bound, to usec microseconds (0 to 100000), the spin of wait() while the\n"
+             "other side is in the middle of the transfer waited for (between its look\n"
+             "and its commit). 20 by default, or SHBUF_BUSY_SPIN_US in the environment\n"
+             "for new buffers; 0 turns it off. It never spins for an idle peer. With\n"
+             "fileno() in use, reads, writes and views that find nothing to do spin on\n"
+             "the same terms. Raises ValueError for a value out of range.");
+
+static PyObject *Buffer_set_busy_spin(BufferObject *self, PyObject *arg) {
+        return set_spin_limit(self, arg, shbuf_set_busy_spin, "set_busy_spin");
+}
+
 PyDoc_STRVAR(Buffer_notify_doc, "notify()\n--\n\n"
                                 "Wake the other side, whether it is waiting or not. Raises\n"
                                 "BrokenPipeError when the buffer was removed.");
@@ -895,6 +951,8 @@ static PyMethodDef Buffer_methods[] = {
          Buffer_reset_doc},
         {"access", (PyCFunction) Buffer_access, METH_O, Buffer_access_doc},
         {"wait", (PyCFunction) (void (*)(void)) Buffer_wait, METH_VARARGS | METH_KEYWORDS, Buffer_wait_doc},
+        {"set_spin", (PyCFunction) Buffer_set_spin, METH_O, Buffer_set_spin_doc},
+        {"set_busy_spin", (PyCFunction) Buffer_set_busy_spin, METH_O, Buffer_set_busy_spin_doc},
         {"notify", (PyCFunction) Buffer_notify, METH_NOARGS, Buffer_notify_doc},
         {"fileno", (PyCFunction) Buffer_fileno, METH_NOARGS, Buffer_fileno_doc},
         {"post_select", (PyCFunction) Buffer_post_select, METH_NOARGS, Buffer_post_select_doc},

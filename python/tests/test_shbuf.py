@@ -97,6 +97,7 @@ class TestModule(Base):
             self.assertTrue(obj.__doc__, obj)
         for name in ("close", "status", "write", "read", "readinto", "read_view", "write_view",
                      "commit_read", "commit_write", "wait", "notify", "fileno", "post_select",
+                     "set_spin", "set_busy_spin",
                      "key", "size", "backend", "is_provider", "connected"):
             self.assertTrue(getattr(shbuf.Buffer, name).__doc__, name)
 
@@ -196,7 +197,8 @@ class TestLifetime(Base):
         calls = [p.status, p.read, p.read_view, p.write_view, p.wait, p.notify, p.fileno,
                  p.post_select, p.is_empty, p.is_full, p.reset, lambda: p.write(b"x"),
                  lambda: p.readinto(bytearray(1)), lambda: p.commit_read(0),
-                 lambda: p.commit_write(0), lambda: p.access(0o600), lambda: p.connected]
+                 lambda: p.commit_write(0), lambda: p.access(0o600), lambda: p.connected,
+                 lambda: p.set_spin(0), lambda: p.set_busy_spin(0)]
         for call in calls:
             with self.assertRaises(ValueError):
                 call()
@@ -462,7 +464,7 @@ class TestWaiting(Base):
         ready = threading.Event()
         t = threading.Thread(target=run)
         t.start()
-        ready.wait()
+        ready.wait(5)  # not forever if the thread failed before it
         time.sleep(0.05)  # let it block
         return t, result
 
@@ -555,6 +557,80 @@ class TestWaiting(Base):
             self.assertEqual(seen, [signal.SIGUSR1])
         finally:
             signal.signal(signal.SIGUSR1, old)
+
+    def test_set_spin_arguments(self):
+        p, c = self.pair()
+        for name in ("set_spin", "set_busy_spin"):
+            for buf in (p, c):
+                setter = getattr(buf, name)
+                for usec in (0, 50, 100000, True):
+                    self.assertIsNone(setter(usec), (name, usec))
+                # 2**32 would wrap to 0 in the C unsigned, 2**32 + 1 to 1.
+                for usec in (-1, 100001, 2**32, 2**32 + 1):
+                    with self.assertRaises(ValueError, msg=(name, usec)) as cm:
+                        setter(usec)
+                    self.assertIn(str(usec), str(cm.exception))
+                    if usec < 0:
+                        self.assertIn("negative", str(cm.exception))
+                with self.assertRaises(OverflowError, msg=name):
+                    setter(2**64)
+                for usec in (1.0, "1", None, b"1"):
+                    with self.assertRaises(TypeError, msg=(name, usec)):
+                        setter(usec)
+                with self.assertRaises(TypeError, msg=name):
+                    setter()
+        c.close()
+        for setter in (c.set_spin, c.set_busy_spin):
+            with self.assertRaises(ValueError) as cm:
+                setter(10)
+            self.assertIn("closed", str(cm.exception))
+
+    def idle_wait_cpu(self, buf, timeout=0.3):
+        # CPU time this thread spends in a wait that times out: a spin shows.
+        buf.is_empty()  # a look on the read side: the wait is for a write
+        start = time.thread_time()
+        self.assertFalse(buf.wait(timeout))
+        return time.thread_time() - start
+
+    def test_set_spin_spins_before_sleeping(self):
+        # Even an idle peer gets the unconditional spin (100 ms here) before
+        # the wait sleeps; 0 turns it off again. The bounds leave room for a
+        # loaded machine: a spin gets a share of a CPU, a sleep next to none.
+        p, c = self.pair()
+        c.set_spin(100000)
+        self.assertGreater(self.idle_wait_cpu(c), 0.02)
+        c.set_spin(0)
+        self.assertLess(self.idle_wait_cpu(c), 0.02)
+        c.set_busy_spin(100000)  # never spins for an idle peer
+        self.assertLess(self.idle_wait_cpu(c), 0.02)
+
+    def test_set_busy_spin_spins_for_a_transfer_under_way(self):
+        p, c = self.pair()
+        c.set_spin(0)  # whatever SHBUF_SPIN_US says: only the busy spin counts here
+        w = p.write_view()  # the provider's write is under way until it commits
+        c.set_busy_spin(100000)
+        self.assertGreater(self.idle_wait_cpu(c), 0.02)
+        c.set_busy_spin(0)
+        self.assertLess(self.idle_wait_cpu(c), 0.02)
+        w[:4] = b"done"
+        p.commit_write(4)
+        self.assertTrue(c.wait(5))
+        self.assertEqual(c.read(), b"done")
+
+    def test_wait_woken_by_write_with_spin(self):
+        for spin, busy_spin in ((100000, 100000), (100000, 0), (0, 100000), (50, 20)):
+            p, c = self.pair()
+            c.set_spin(spin)
+            c.set_busy_spin(busy_spin)
+            t, result = self.waiter(c)
+            start = time.monotonic()
+            p.write(b"wake")
+            t.join(5)
+            self.assertEqual(result, {"value": True}, (spin, busy_spin))
+            self.assertLess(time.monotonic() - start, 2)
+            self.assertEqual(c.read(), b"wake")
+            p.close()
+            c.close()
 
     def drain(self, buf, sel):
         # Wake-ups may be spurious (shbuf.open() itself notifies the

@@ -642,16 +642,24 @@ static PyObject *Buffer_write_view(BufferObject *self, PyObject *unused) {
         return make_view(self, p, l, 0);
 }
 
-static PyObject *commit(BufferObject *self, PyObject *arg, int writing) {
+/* The argument arg of method name as a count: an integer >= 0, or -1 with
+ * an exception set. what names it in the message. */
+static Py_ssize_t count_arg(PyObject *arg, const char *name, const char *what) {
         Py_ssize_t n = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
-        const char *name = writing ? "commit_write" : "commit_read";
-
         if (n == -1 && PyErr_Occurred())
-                return NULL;
+                return -1;
         if (n < 0) {
-                PyErr_Format(PyExc_ValueError, "%s(%zd): the count must not be negative", name, n);
-                return NULL;
+                PyErr_Format(PyExc_ValueError, "%s(%zd): %s must not be negative", name, n, what);
+                return -1;
         }
+        return n;
+}
+
+static PyObject *commit(BufferObject *self, PyObject *arg, int writing) {
+        const char *name = writing ? "commit_write" : "commit_read";
+        Py_ssize_t n = count_arg(arg, name, "the count");
+        if (n < 0)
+                return NULL;
         shbuf *sb = get_sb(self);
         if (!sb)
                 return NULL;
@@ -833,13 +841,9 @@ static PyObject *Buffer_wait(BufferObject *self, PyObject *args, PyObject *kw) {
  * into a valid one. */
 static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shbuf *, unsigned),
                                 const char *name) {
-        Py_ssize_t usec = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
-        if (usec == -1 && PyErr_Occurred())
+        Py_ssize_t usec = count_arg(arg, name, "usec");
+        if (usec < 0)
                 return NULL;
-        if (usec < 0) {
-                PyErr_Format(PyExc_ValueError, "%s(%zd): usec must not be negative", name, usec);
-                return NULL;
-        }
         shbuf *sb = get_sb(self);
         if (!sb)
                 return NULL;

@@ -437,6 +437,32 @@ static int ring_spin(struct worker *w, _Atomic uint64_t *idx, uint64_t seen) {
         return 0;
 }
 
+/*
+ * The naive ring copies in as shbuf_write() does on x86-64: with streaming
+ * stores from 4 KiB on, which send the lines to memory instead of leaving
+ * them dirty in this core's cache for the reader to fetch (src/core/copy.c).
+ * Measured here, that made the ring 10-30% faster than with memcpy, and the
+ * reference is meant to be the best a ring without libshbuf's machinery
+ * does, not a straw man.
+ */
+static void ring_copy_in(unsigned char *dst, const unsigned char *src, uint64_t n) {
+#ifdef HAVE_STREAM_FILL
+        if (n >= 4096 && (uintptr_t) dst % 8 == 0) {
+                long long *d = (long long *) (void *) dst;
+                for (; n >= 8; n -= 8, src += 8, d++) {
+                        long long v;
+                        memcpy(&v, src, 8);
+                        __builtin_ia32_movnti64(d, v);
+                }
+                memcpy(d, src, n);
+                /* Weakly ordered: visible before the index that publishes them. */
+                __builtin_ia32_sfence();
+                return;
+        }
+#endif
+        memcpy(dst, src, n);
+}
+
 static long ring_send(struct worker *w, const unsigned char *p, uint64_t n) {
         struct naive_ring *r = w->ring;
         uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -452,7 +478,7 @@ static long ring_send(struct worker *w, const unsigned char *p, uint64_t n) {
                 len = NAIVE_RING_SIZE - off;
         if (len > n)
                 len = n;
-        memcpy(r->data + off, p, len);
+        ring_copy_in(r->data + off, p, len);
         atomic_store_explicit(&r->head, head + len, memory_order_release);
         w->calls++;
         return (long) len;

@@ -11,6 +11,11 @@
 # GC: the test calls shbuf_gc() (or `shbuf gc`), which removes every stale
 # buffer of the machine, or leaves a stale buffer behind for a moment and
 # expects it there. Such tests never run at the same time as each other.
+# Where every test process records the pids and keys it used, for the leak
+# check around the whole suite (tests/ipc-leak-check.sh). Both helpers below
+# put it into the environment of every test they register.
+set(SHBUF_TEST_LOG ${CMAKE_BINARY_DIR}/tests/ipc-test.log)
+
 function(shbuf_add_backend_test)
   cmake_parse_arguments(T "GC" "NAME;TIMEOUT;WORKING_DIRECTORY" "COMMAND;LABELS;ENVIRONMENT" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -22,7 +27,7 @@ function(shbuf_add_backend_test)
   foreach(backend IN LISTS SHBUF_BACKENDS)
     add_test(NAME ${T_NAME}__${backend} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${T_WORKING_DIRECTORY})
     set_tests_properties(${T_NAME}__${backend} PROPERTIES
-      ENVIRONMENT "SHBUF_BACKEND=${backend};${T_ENVIRONMENT}"
+      ENVIRONMENT "SHBUF_BACKEND=${backend};SHBUF_TEST_LOG=${SHBUF_TEST_LOG};${T_ENVIRONMENT}"
       LABELS "${backend};${T_LABELS}"
       TIMEOUT ${T_TIMEOUT}
       FIXTURES_REQUIRED shbuf_ipc)
@@ -44,7 +49,7 @@ function(shbuf_add_test)
   endif()
   add_test(NAME ${T_NAME} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${T_WORKING_DIRECTORY})
   set_tests_properties(${T_NAME} PROPERTIES
-    ENVIRONMENT "${T_ENVIRONMENT}"
+    ENVIRONMENT "SHBUF_TEST_LOG=${SHBUF_TEST_LOG};${T_ENVIRONMENT}"
     LABELS "${T_LABELS}"
     TIMEOUT ${T_TIMEOUT}
     FIXTURES_REQUIRED shbuf_ipc)

@@ -29,6 +29,23 @@ C_PEER = os.environ.get("SHBUF_C_PEER")
 # Keys this process made buffers under; all must be gone at the end.
 _keys_used = set()
 
+
+def used(key):
+    """Note a key a buffer was made under: for tearDownModule(), and for the
+    CTest leak check (tests/ipc-leak-check.sh), which looks once every test
+    has finished under the keys in $SHBUF_TEST_LOG, and at the SysV data
+    segments that the pids logged there made, and so also catches what a run
+    killed by its time-out left behind."""
+    _keys_used.add(key)
+    path = os.environ.get("SHBUF_TEST_LOG")
+    if path:
+        # One short write with O_APPEND: lines of parallel tests never mix.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, b"pid %d\nkey %d\n" % (os.getpid(), key))
+        finally:
+            os.close(fd)
+
 # Same generator as c_peer.c: a pseudo-random table whose length is prime.
 PATTERN_LEN = 65521
 STREAM_BYTES = 64 * 1024 * 1024
@@ -66,7 +83,7 @@ def tearDownModule():
 class Base(unittest.TestCase):
     def create(self, **kw):
         b = shbuf.create(**kw)
-        _keys_used.add(b.key)
+        used(b.key)
         self.addCleanup(b.close)
         return b
 
@@ -175,7 +192,7 @@ class TestLifetime(Base):
 
     def test_context_manager(self):
         with shbuf.create(size=100) as p:
-            _keys_used.add(p.key)
+            used(p.key)
             self.assertFalse(p.closed)
             with shbuf.open(p.key) as c:
                 self.assertTrue(c.connected)
@@ -214,7 +231,7 @@ class TestLifetime(Base):
     def test_unclosed_warns(self):
         p = shbuf.create(size=100)
         key = p.key
-        _keys_used.add(key)
+        used(key)
         with self.assertWarns(ResourceWarning):
             del p
             gc.collect()
@@ -784,7 +801,7 @@ class TestCrossLanguage(Base):
 
     def python_provider(self, py_writes, zero_copy):
         with shbuf.create(size=STREAM_RING) as buf:
-            _keys_used.add(buf.key)
+            used(buf.key)
             proc = self.run_peer("open", buf.key, "read" if py_writes else "write", STREAM_BYTES,
                                  self.SEED)
             self.stream(buf, proc, py_writes, zero_copy)
@@ -797,7 +814,7 @@ class TestCrossLanguage(Base):
             proc.wait(10)
             self.fail("c_peer made no buffer: " + proc.stderr.read().decode(errors="replace"))
         key = int(line)
-        _keys_used.add(key)
+        used(key)
         with shbuf.open(key) as buf:
             self.assertEqual(buf.backend, BACKEND)
             self.stream(buf, proc, py_writes, zero_copy)
@@ -817,7 +834,7 @@ class TestCrossLanguage(Base):
     def test_c_peer_detects_corruption(self):
         # The check above must be able to fail: a wrong seed is caught.
         with shbuf.create(size=STREAM_RING) as buf:
-            _keys_used.add(buf.key)
+            used(buf.key)
             proc = self.run_peer("open", buf.key, "read", 1000, self.SEED + 1)
             buf.write(self.expected(0, 1000))
             proc.wait(30)
@@ -831,7 +848,7 @@ class TestLeaks(Base):
     def cycle(self, i, size, backend):
         b = shbuf.create(size=size, backend=backend)
         if i % 100 == 0:
-            _keys_used.add(b.key)
+            used(b.key)
             c = shbuf.open(b.key)
             b.write(b"abc")
             v = c.read_view()

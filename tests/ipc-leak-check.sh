@@ -1,8 +1,8 @@
 #!/bin/sh
 # The CTest fixture around the whole suite: nothing may leak.
 #
-#   ipc-leak-check.sh setup   LOG   truncate the record and note what exists
-#   ipc-leak-check.sh cleanup LOG   fail if a test left IPC objects behind
+#   ipc-leak-check.sh setup   LOG           truncate the record and note what exists
+#   ipc-leak-check.sh cleanup LOG [PROBE]   fail if a test left IPC objects behind
 #
 # Every test process appends "pid N" (processes that made IPC objects) and
 # "key N" (keys the library chose for key-0 buffers) to LOG. Tests use the keys
@@ -10,16 +10,19 @@
 # under its logged keys, those in the key range of a logged pid that has
 # exited, IPC_PRIVATE segments such a pid created, and the POSIX objects named
 # /dev/shm/shbuf-<8 hex digits of such a key>-... (and /dev/mqueue/ likewise,
-# when mounted). Whatever is found is reported, removed (so one failure does
-# not leave the machine dirty), and makes the check fail.
+# when mounted; PROBE, tests/mq-probe.c, looks the queues up by name where it
+# is not). Whatever is found is reported, removed (so one failure does not
+# leave the machine dirty), and makes the check fail.
 #
-# Needs only sh, awk and the kernel's /proc/sysvipc files.
+# Needs only sh, awk and the kernel's /proc/sysvipc files (and PROBE for the
+# POSIX queues where /dev/mqueue is not mounted).
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 prog=ipc-leak-check
 mode=${1:-}
 log=${2:-}
+probe=${3:-}
 if [ -z "$mode" ] || [ -z "$log" ]; then
         echo "$prog: usage: $0 setup|cleanup LOG" >&2
         exit 2
@@ -130,7 +133,21 @@ for d in /dev/shm /dev/mqueue; do
         done
 done
 if [ ! -d /dev/mqueue ]; then
-        echo "$prog: note: /dev/mqueue is not mounted; POSIX queues cannot be listed"
+        if [ -n "$probe" ] && [ -x "$probe" ]; then
+                # Every queue name of a logged key, and of each key in a
+                # logged pid's range (a 6-digit prefix: 256 keys).
+                for h in $hexes; do
+                        echo "$h"
+                done | awk '{
+                        n = length($1) == 8 ? 1 : 256
+                        for (i = 0; i < n; i++) {
+                                k = n == 1 ? $1 : sprintf("%s%02x", $1, i)
+                                printf "/shbuf-%s-p\n/shbuf-%s-c\n", k, k
+                        }
+                }' | "$probe" | sed 's/^/mq /; s/$/ -/' >>"$leaks"
+        else
+                echo "$prog: note: /dev/mqueue is not mounted; POSIX queues cannot be listed"
+        fi
 fi
 
 if [ ! -s "$leaks" ]; then
@@ -149,6 +166,7 @@ sort -u "$leaks" | while read -r kind key id; do
         sem) ipcrm -s "$id" 2>/dev/null ;;
         msg) ipcrm -q "$id" 2>/dev/null ;;
         file) rm -f "$key" ;;
+        mq) "$probe" -u "$key" ;;
         esac
 done
 echo "$prog: removed them" >&2

@@ -83,7 +83,8 @@ static uint64_t avail_of(enum shbuf__look look, const struct shbuf__ring *ring) 
 }
 
 /* The contiguous part of it, and where it starts. */
-static void span_of(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t *ret_off, uint64_t *ret_len) {
+static void span_of(enum shbuf__look look, const struct shbuf__ring *ring, uint64_t *ret_off,
+                    uint64_t *ret_len) {
         if (look == SHBUF__LOOK_READ)
                 shbuf__ring_readable(ring, ret_off, ret_len);
         else
@@ -110,12 +111,13 @@ static bool kept_will_do(enum shbuf__look look, const struct shbuf__ring *ring, 
 /*
  * The look that starts a transfer on one side: the ring as this thread last
  * saw it on that side, when nobody committed since or when it still holds
- * and will do (wake.c), or loaded under the lock. Marks the transfer as under way if there is
- * something to do. Returns what there is to do, or -errno; the lock is not
- * held on return.
+ * and will do (wake.c), or loaded under the lock. Marks the transfer as
+ * under way if there is something to do. Returns what there is to do, or
+ * -errno; the lock is not held on return.
  */
 static int64_t look_at(shbuf *sb, enum shbuf__look look, struct shbuf__ring *ring, uint64_t need) {
-        bool kept = shbuf__recall(sb, look, ring) && (kept_will_do(look, ring, need) || shbuf__recalled_exact(sb));
+        bool kept = shbuf__recall(sb, look, ring) &&
+                    (kept_will_do(look, ring, need) || shbuf__recalled_exact(sb));
         if (!kept) {
                 int r = begin(sb, ring, look);
                 if (r < 0)

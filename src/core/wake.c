@@ -109,7 +109,8 @@ static struct seen_slot *see(shbuf *sb, const struct shbuf__ring *ring) {
         return s;
 }
 
-static void note_look(shbuf *sb, struct seen_slot *s, enum shbuf__look look, const struct shbuf__ring *ring) {
+static void note_look(shbuf *sb, struct seen_slot *s, enum shbuf__look look,
+                      const struct shbuf__ring *ring) {
         s->wants_space = look == SHBUF__LOOK_WRITE && shbuf__ring_free(ring) < sb->size / 2;
         s->look = look;
 }

@@ -102,6 +102,29 @@ class Base(unittest.TestCase):
 
 
 class TestModule(Base):
+    def test_keys_are_logged_for_the_leak_check(self):
+        # What a killed run leaves is found only under the keys and pids
+        # logged in $SHBUF_TEST_LOG (tests/ipc-leak-check.sh).
+        log = "/tmp/shbuf-pytest-%d.log" % os.getpid()
+        old = os.environ.get("SHBUF_TEST_LOG")
+        os.environ["SHBUF_TEST_LOG"] = log
+        try:
+            b = self.create(size=100)
+        finally:
+            if old is None:
+                del os.environ["SHBUF_TEST_LOG"]
+            else:
+                os.environ["SHBUF_TEST_LOG"] = old
+        try:
+            with open(log) as f:
+                lines = f.read().splitlines()
+        finally:
+            os.unlink(log)
+        self.assertIn("key %d" % b.key, lines)
+        self.assertIn("pid %d" % os.getpid(), lines)
+        if old:  # the suite's own log still gets it: log it there too
+            used(b.key)
+
     def test_backends(self):
         names = shbuf.backends()
         self.assertIsInstance(names, list)

@@ -200,6 +200,15 @@ SHBUF_EXPORT int shbuf_notify(shbuf *sb);
  * a notification cannot be lost between looking and waiting. Wake-ups may be
  * spurious; re-check the status after each return.
  *
+ * A signal whose handler was installed without SA_RESTART ends the wait
+ * with EINTR while it sleeps in the kernel. One whose handler runs while
+ * the wait still spins (shbuf_set_spin(), shbuf_set_busy_spin()) does not
+ * end it, as if the signal had come just before the call: the spin reads
+ * shared memory only, and watching for signals would cost it system calls.
+ * A program that stops a waiting thread with a signal must allow for a
+ * signal that arrives just before the call anyway, for instance by waiting
+ * with shbuf_wait_timeout() and checking its flag between waits.
+ *
  * \return 0, or -1 with errno: EINTR (a signal arrived), EPIPE (the peer freed
  *         its end, died, or the objects were removed), EPROTO (corrupted
  *         control block), EINVAL.

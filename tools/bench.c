@@ -1716,7 +1716,7 @@ static void plan(void) {
                                         c->total = cfg.memcpy_total;
                                 }
                                 add_stream("ring@64K", TR_RING, NULL, API_COPY, WK_WAIT, WORK_PLAIN,
-                                           64 * KIB, cfg.stream_total, "T2");
+                                           64 * KIB, cfg.stream_total, "T2,T3");
                         }
                 }
         }
@@ -2070,6 +2070,22 @@ static void build_goals(void) {
                 add_goal("L4", "-", pp_pipe_poll, NULL, M_TAIL, "p99 / median round trip", OP_LE, 2, NAN)
                         ->info = true;
         }
+        /* What copying through shared memory reaches here at all: the
+         * naive ring (no lock, no sleeping, the same copies as the copying
+         * API) held to the copying goals against the same baselines, round
+         * by round. Where it fails, no copying API can pass. */
+        if (all & goal_bit("T2"))
+                add_goal("T2", "-", ring64, mem1m, M_THROUGHPUT_RATIO, "naive spinning ring / memcpy 1M",
+                         OP_GE, 0.65, NAN)
+                        ->info = true;
+        if (all & goal_bit("T3"))
+                add_goal("T3", "-", ring64, sock64, M_THROUGHPUT_RATIO, "naive spinning ring / socketpair",
+                         OP_GE, 2, NAN)
+                        ->info = true;
+        if (all & goal_bit("T4"))
+                add_goal("T4", "-", ring4k, pipe4k, M_THROUGHPUT_RATIO, "naive spinning ring / pipe", OP_GE,
+                         3, NAN)
+                        ->info = true;
         if (all & goal_bit("T6"))
                 add_goal("T6", "-", pipe64, NULL, M_SYSCALLS, "system calls per MiB (worse side)", OP_LE, 10,
                          NAN)

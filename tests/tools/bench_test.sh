@@ -149,6 +149,13 @@ for be in rep["backends"]:
         if c % be not in names:
             bad("candidate %s is missing" % (c % be))
 
+# Beside the copying goals, the naive ring held to the same goal: the ceiling
+# of copying through shared memory in this run.
+for gid, base in (("T2", "memcpy@1M"), ("T3", "socketpair@64K"), ("T4", "pipe@4K")):
+    if not any(g["id"] == gid and g["candidate"] and g["candidate"].startswith("ring@") and g["baseline"] == base
+               and g["info"] for g in rep["goals"]):
+        bad("no info row of %s for the naive ring against %s" % (gid, base))
+
 for g in rep["goals"]:
     where = "goal %s %s %s" % (g["id"], g.get("candidate"), g.get("metric"))
     if g["status"] not in ("pass", "fail", "n/a"):

@@ -6,8 +6,8 @@
 # Top panel: every ratio goal (T1-T5, L1-L4) - the median ratio as a bar, the
 # min-max over rounds as an error bar, each round as a dot and the goal as a
 # red dash (bars meant to be above it for ">=" goals, below it for "<=").
-# Beside T2-T4, a grey bar holds the naive ring to the same goal: what any
-# copying through shared memory reaches on that machine in that run.
+# Beside T2-T4, a grey bar holds the naive ring to the same goal: what a
+# bare ring's copying reaches on that machine in that run.
 # Bottom panel: the absolute goals (T6 system calls and context switches per
 # MiB, L6 idle CPU and wake-ups) the same way. Needs python3 and gnuplot
 # (Debian: apt-get install gnuplot-nox).
@@ -43,11 +43,11 @@ work = sys.argv[2]
 def short(name):
     return (name or "-").replace("pingpong/", "pp/")
 
-def ceiling(g):
+def bare_ring(g):
     return bool(g.get("info")) and g["backend"] == "-" and (g["candidate"] or "").startswith("ring@")
 
 def label(g):
-    text = "%s %s%s" % (g["id"], "ceiling: " if ceiling(g) else "", short(g["candidate"]))
+    text = "%s %s" % (g["id"], short(g["candidate"]))
     if g.get("baseline"):
         text += " / " + short(g["baseline"])
     elif g["id"] in ("T6", "L6", "L4"):
@@ -61,7 +61,7 @@ order = ["T1", "T2", "T3", "T4", "T5", "T6", "L1", "L2", "L3", "L4", "L5", "L6"]
 panels = {"ratio": [], "abs": []}
 # Grouped by goal id; the report's order is kept within a goal.
 for g in sorted(rep["goals"], key=lambda g: order.index(g["id"]) if g["id"] in order else 99):
-    if (g.get("info") and not ceiling(g)) or g["status"] not in ("pass", "fail"):
+    if (g.get("info") and not bare_ring(g)) or g["status"] not in ("pass", "fail"):
         continue
     panels["ratio" if g["id"] in ratio_ids else "abs"].append(g)
 
@@ -73,7 +73,7 @@ for name, rows in panels.items():
             fix = lambda x: max(x, 0.01) if x is not None else 0.01
             bars.write('%d "%s" %g %g %g %g %d\n' % (i, label(g), fix(v["median"]), fix(v["min"]),
                                                       fix(v["max"]), fix(g["goal"]),
-                                                      2 if ceiling(g) else 1 if g["status"] == "pass" else 0))
+                                                      2 if bare_ring(g) else 1 if g["status"] == "pass" else 0))
             for r in v["rounds"]:
                 if r is not None:
                     dots.write("%d %g\n" % (i, fix(r)))

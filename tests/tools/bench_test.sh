@@ -149,8 +149,8 @@ for be in rep["backends"]:
         if c % be not in names:
             bad("candidate %s is missing" % (c % be))
 
-# Beside the copying goals, the naive ring held to the same goal: the ceiling
-# of copying through shared memory in this run.
+# Beside the copying goals, the naive ring held to the same goal: what a bare
+# ring's copying reaches in this run.
 for gid, base in (("T2", "memcpy@1M"), ("T3", "socketpair@64K"), ("T4", "pipe@4K")):
     if not any(g["id"] == gid and g["candidate"] and g["candidate"].startswith("ring@") and g["baseline"] == base
                and g["info"] for g in rep["goals"]):

@@ -61,7 +61,7 @@
 #include <libshbuf/shbuf.h>
 
 /* The library's own copy loop, for the naive ring (see ring_copy_in()). */
-#include "../src/core/stream-copy.h"
+#include "stream-copy.h"
 
 #define PROG "shbuf bench"
 

@@ -1,7 +1,9 @@
 /*
  * Copying with streaming (non-temporal) stores: the loop of shbuf_write()
- * (copy.c), in a header of its own so that the benchmark's naive ring
- * (tools/bench.c) copies with the very same instructions. A reference that
+ * (src/core/copy.c). It lives in src/common/, the one folder of headers that
+ * the library and its tools share, so that the benchmark's naive ring
+ * copies with the very same instructions without reaching into the
+ * library's private sources. A reference that
  * copied otherwise would measure the choice of stores, not the library:
  * 8-byte streaming stores (movnti) ran 25-45% slower here than these
  * 16-byte ones at times.

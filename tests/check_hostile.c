@@ -7,10 +7,11 @@
  * has exactly the size given), calls fail only with EPROTO (or the errors
  * documented for the call) and the run ends in bounded time.
  *
- * Phase 1 scribbles everything after the 32 bytes of identification (the
- * backend area, the lock, both peer slots, the status); phase 2 scribbles
- * the identification too, which must only make new attaches (and the tools)
- * fail with EPROTO while the running handle goes on.
+ * Phase 1 scribbles everything both sides share (the positions, the busy
+ * marks, both side blocks, the lock), phase 1b the backend area as well;
+ * phase 2 scribbles the identification too, which must only make new
+ * attaches (and the tools) fail with EPROTO while the running handle goes
+ * on.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -34,9 +35,10 @@
 
 #define RING 4096
 #define IDENT_BYTES 32
-#define STATUS_END (offsetof(struct shbuf__control, status) + sizeof(shbuf_status))
+#define SHARED_START offsetof(struct shbuf__control, head)
+#define CONTROL_END sizeof(struct shbuf__control)
 
-_Static_assert(offsetof(struct shbuf__control, backend_area) == IDENT_BYTES, "identification is 32 bytes");
+_Static_assert(offsetof(struct shbuf__control, header.backend_area) == IDENT_BYTES, "identification is 32 bytes");
 
 /*
  * The provider's pid and state are left alone: `shbuf gc` (run by other
@@ -44,8 +46,8 @@ _Static_assert(offsetof(struct shbuf__control, backend_area) == IDENT_BYTES, "id
  * client both look dead, and would remove this one under our feet. Every
  * other word is fair game.
  */
-#define PROVIDER_PID_WORD (offsetof(struct shbuf__control, peer[SHBUF__PROVIDER].pid) / 4)
-#define PROVIDER_STATE_WORD (offsetof(struct shbuf__control, peer[SHBUF__PROVIDER].state) / 4)
+#define PROVIDER_PID_WORD (offsetof(struct shbuf__control, side[SHBUF__PROVIDER].pid) / 4)
+#define PROVIDER_STATE_WORD (offsetof(struct shbuf__control, side[SHBUF__PROVIDER].state) / 4)
 
 /* Map the control block under key without the library. */
 static volatile uint32_t *map_control(key_t key) {
@@ -69,7 +71,7 @@ static volatile uint32_t *map_control(key_t key) {
 
 /* What a scribbler writes to. */
 enum scribble {
-        SCRIBBLE_SHARED,  /* the lock, both peer slots and the status */
+        SCRIBBLE_SHARED,  /* positions, marks, side blocks, the lock */
         SCRIBBLE_BACKEND, /* also the backend area */
         SCRIBBLE_IDENT,   /* also the identification */
 };
@@ -79,8 +81,8 @@ enum scribble {
  * hostile (not in SCRIBBLE_IDENT: that would fail), says 'r' after its first
  * full pass, then scribbles until killed: bursts of random words (small
  * values too, they are the ones that pass some checks), and every other
- * burst a status that is plausible, so that the other side sees valid,
- * nearly valid and absurd states in turn.
+ * burst positions that are plausible, so that the other side sees valid,
+ * nearly valid and absurd rings in turn.
  */
 static int p_scribbler(key_t key, int in, int out, void *arg) {
         const enum scribble what = (enum scribble)(intptr_t) arg;
@@ -93,10 +95,10 @@ static int p_scribbler(key_t key, int in, int out, void *arg) {
                 return 11;
         const size_t first = what == SCRIBBLE_IDENT     ? 0
                              : what == SCRIBBLE_BACKEND ? IDENT_BYTES / 4
-                                                        : offsetof(struct shbuf__control, lock) / 4,
-                     words = STATUS_END / 4;
-        volatile unsigned long *st =
-                (volatile unsigned long *) ((volatile char *) w + offsetof(struct shbuf__control, status));
+                                                        : SHARED_START / 4,
+                     words = CONTROL_END / 4;
+        volatile uint64_t *head = (volatile uint64_t *) ((volatile char *) w + offsetof(struct shbuf__control, head.pos));
+        volatile uint64_t *tail = (volatile uint64_t *) ((volatile char *) w + offsetof(struct shbuf__control, tail.pos));
         for (size_t i = first; i < words; i++)
                 if (i != PROVIDER_PID_WORD && i != PROVIDER_STATE_WORD)
                         w[i] = (uint32_t) t_rand64(&rnd);
@@ -118,9 +120,9 @@ static int p_scribbler(key_t key, int in, int out, void *arg) {
                         w[i] = v;
                 }
                 if (burst & 1) {
-                        /* read_idx, length, backlog: around the valid range. */
-                        for (int f = 0; f < 3; f++)
-                                st[f] = (unsigned long) (t_rand64(&rnd) % (RING + 2));
+                        /* Positions around the valid range, [0, 2S). */
+                        *head = t_rand64(&rnd) % (2 * RING + 2);
+                        *tail = t_rand64(&rnd) % (2 * RING + 2);
                 }
                 sched_yield();
         }
@@ -171,7 +173,7 @@ static void round_of_calls(shbuf *sb, unsigned long it, struct tally *t, unsigne
                 (void) sum;
                 t->ok++;
                 if (shbuf_inc_read_pointer(sb, l / 2) < 0)
-                        CHECK_ERR("shbuf_inc_read_pointer", EPROTO, EINVAL);
+                        CHECK_ERR("shbuf_inc_read_pointer", EPROTO, EINVAL, ETIMEDOUT);
         } else {
                 CHECK_ERR("shbuf_get_read_pointer", EPROTO);
         }
@@ -181,7 +183,7 @@ static void round_of_calls(shbuf *sb, unsigned long it, struct tally *t, unsigne
                 memset(p, 0xA5, l);
                 t->ok++;
                 if (shbuf_inc_write_pointer(sb, l / 2) < 0)
-                        CHECK_ERR("shbuf_inc_write_pointer", EPROTO, EINVAL);
+                        CHECK_ERR("shbuf_inc_write_pointer", EPROTO, EINVAL, ETIMEDOUT);
         } else {
                 CHECK_ERR("shbuf_get_write_pointer", EPROTO);
         }
@@ -211,16 +213,18 @@ static void round_of_calls(shbuf *sb, unsigned long it, struct tally *t, unsigne
         else
                 ck_assert(r == 0 || r == 1);
 
+        /* A scribbled lock or busy mark may make the lock's bounded wait
+         * run out; the status edit itself is checked when it is released. */
         if (shbuf_status_lock(sb) == 0) {
                 shbuf_status copy = *shbuf_get_status(sb);
                 (void) copy;
                 ck_assert_int_eq(shbuf_status_unlock(sb), 0);
                 t->ok++;
         } else {
-                CHECK_ERR("shbuf_status_lock", EPROTO);
+                CHECK_ERR("shbuf_status_lock", EPROTO, ETIMEDOUT);
         }
         if (it % 8 == 0 && (it % 16 == 0 ? shbuf_reset(sb) : shbuf_zero(sb)) < 0)
-                CHECK_ERR("shbuf_reset/shbuf_zero", EPROTO);
+                CHECK_ERR("shbuf_reset/shbuf_zero", ETIMEDOUT);
 
         if (shbuf_notify(sb) < 0)
                 CHECK_ERR("shbuf_notify", EPIPE);
@@ -359,7 +363,7 @@ START_TEST(test_gc_spares_mapped_buffer) {
         t_wait_child(dead, 5000);
         volatile uint32_t *w = map_control(key);
         ck_assert_ptr_nonnull((void *) w);
-        w[offsetof(struct shbuf__control, peer[SHBUF__PROVIDER].pid) / 4] = (uint32_t) dead;
+        w[PROVIDER_PID_WORD] = (uint32_t) dead;
 
         shbuf_info info;
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
@@ -372,6 +376,82 @@ START_TEST(test_gc_spares_mapped_buffer) {
 }
 END_TEST
 
+/* Positions no ring can have, written by a peer straight into shared
+ * memory: head, tail (indices in [0, 2S) whose distance is at most S). */
+static const uint64_t bad_positions[][2] = {
+        {2 * 32, 0},           /* head out of range */
+        {0, 2 * 32},           /* tail out of range */
+        {UINT64_MAX, 0},       /* head huge */
+        {0, UINT64_MAX - 5},   /* tail huge */
+        {40, 3},               /* more than S unread */
+        {3, 5},                /* tail ahead of head by less than 2S: 62 unread */
+};
+
+/*
+ * Every helper refuses a ring with impossible positions (EPROTO), none
+ * leaves the status lock held, the tools say the status is not valid, and
+ * shbuf_reset() (what a program has to recover with) repairs it.
+ */
+START_TEST(test_impossible_positions) {
+        const uint64_t *bad = bad_positions[_i];
+        shbuf *sb = t_create(t_key(41), 32);
+        ck_assert_ptr_nonnull(sb);
+        unsigned char buf[8];
+        unsigned long l;
+
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
+        volatile uint32_t *w = map_control(t_key(41));
+        ck_assert_ptr_nonnull((void *) w);
+        volatile uint64_t *head = (volatile uint64_t *) ((volatile char *) w + offsetof(struct shbuf__control, head.pos));
+        volatile uint64_t *tail = (volatile uint64_t *) ((volatile char *) w + offsetof(struct shbuf__control, tail.pos));
+        *head = bad[0];
+        *tail = bad[1];
+
+        int64_t t0 = t_now_ms();
+        errno = 0;
+        ck_assert_ptr_null(shbuf_get_read_pointer(sb, &l));
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_ptr_null(shbuf_get_write_pointer(sb, &l));
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_inc_read_pointer(sb, 0), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_inc_write_pointer(sb, 1), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_write(sb, buf, sizeof(buf)), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_is_empty(sb), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_is_full(sb), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_int_eq(shbuf_status_lock(sb), -1);
+        ck_assert_int_eq(errno, EPROTO);
+        ck_assert_msg(t_now_ms() - t0 < 500, "refusing took %lld ms: is the lock kept?", (long long) (t_now_ms() - t0));
+        /* Nothing was changed by the refused calls. */
+        ck_assert_uint_eq(*head, bad[0]);
+        ck_assert_uint_eq(*tail, bad[1]);
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(t_key(41), NULL, &info), 0);
+        ck_assert_int_eq(info.status_valid, 0);
+
+        /* shbuf_reset() repairs it, keeping the counters. */
+        ck_assert_int_eq(shbuf_reset(sb), 0);
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        ck_assert_uint_eq(shbuf_get_status(sb)->write_count, 1);
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "xyz", 3), 3);
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
+        ck_assert_mem_eq(buf, "xyz", 3);
+        if (strcmp(t_backend(), "sysv") == 0)
+                shmdt((const void *) w);
+        else
+                munmap((void *) w, SHBUF__CONTROL_SIZE);
+        shbuf_free(sb);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("hostile");
         TCase *tc = t_case(s, "hostile", 240);
@@ -379,6 +459,7 @@ int main(void) {
         t_init();
         tcase_add_test(tc, test_hostile_peer);
         tcase_add_test(tc, test_gc_spares_mapped_buffer);
+        tcase_add_loop_test(tc, test_impossible_positions, 0, (int) (sizeof(bad_positions) / sizeof(bad_positions[0])));
 
         return t_run(s, "check_hostile");
 }

@@ -3,9 +3,11 @@
  *
  *   control block  shmget segment under the buffer's key
  *   data block     shmget segment, IPC_PRIVATE (ipcs shows key 0)
- *   lock           semget set of one semaphore under the buffer's key
+ *   lock           semget set of one semaphore under the buffer's key,
+ *                  slept on by status-lock waiters only (core/lock.c)
  *   wake-ups       msgget queue under the buffer's key, message type 1 for
  *                  the provider and 2 for the client
+ *   select source  a FIFO per side (fifo.c)
  *
  * SysV keys are separate namespaces per object kind, so the semaphore set and
  * the queue can carry the buffer's key too: `ipcs` shows the whole buffer
@@ -14,8 +16,9 @@
  * kernel says about it (key, size) before it is used, because the control
  * block is writable by the other process.
  *
- * The semaphore is only slept on when the status lock is contended (see
- * core/lock.c), so it is not touched at all on the uncontended data path.
+ * msgrcv() has no timeout, so this backend does not claim
+ * SHBUF__CAP_RECV_TIMED: the core's helper thread ends a sleep at its
+ * deadline or at the peer's death with send_self().
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -29,7 +32,8 @@
 #include <sys/shm.h>
 #include <time.h>
 
-#include "../core/handle.h"
+#include "../core/backend.h"
+#include "fifo.h"
 
 /* What this backend keeps in the control block's backend area. */
 struct sysv_area {
@@ -37,12 +41,14 @@ struct sysv_area {
         int32_t sem_id;
         int32_t msg_id;
         uint32_t reserved;
+        _Atomic uint32_t fifo_gen[2]; /* bumped when a side makes its FIFO anew */
 };
 _Static_assert(sizeof(struct sysv_area) <= SHBUF__BACKEND_AREA, "backend area too small");
 
 struct sysv {
         int ctl_id, data_id, sem_id, msg_id;
         void *ctl, *data;
+        struct sysv_fifos fifos;
 };
 
 struct wake_msg {
@@ -50,14 +56,25 @@ struct wake_msg {
         char mtext[1];
 };
 
-static struct sysv *S(shbuf *sb) {
-        return sb->priv;
+union semun {
+        int val;
+        struct semid_ds *buf;
+};
+
+static struct sysv *S(struct shbuf__map *m) {
+        return m->priv;
+}
+
+static struct sysv_area *area(struct shbuf__map *m) {
+        return (struct sysv_area *) (void *) m->control->header.backend_area;
 }
 
 static struct sysv *sysv_new(void) {
         struct sysv *s = calloc(1, sizeof(*s));
-        if (s)
-                s->ctl_id = s->data_id = s->sem_id = s->msg_id = -1;
+        if (!s)
+                return NULL;
+        s->ctl_id = s->data_id = s->sem_id = s->msg_id = -1;
+        shbuf__sysv_fifos_init(&s->fifos);
         return s;
 }
 
@@ -67,14 +84,15 @@ static int gone(int e) {
         return e == EIDRM || e == EINVAL ? -EPIPE : -e;
 }
 
-static void sysv_detach(shbuf *sb, bool remove) {
-        struct sysv *s = S(sb);
+static void sysv_detach(struct shbuf__map *m, bool remove) {
+        struct sysv *s = S(m);
         if (!s)
                 return;
         if (s->ctl && s->ctl != (void *) -1)
                 shmdt(s->ctl);
         if (s->data && s->data != (void *) -1)
                 shmdt(s->data);
+        shbuf__sysv_fifos_close(&s->fifos);
         if (remove) {
                 if (s->data_id >= 0)
                         shmctl(s->data_id, IPC_RMID, NULL);
@@ -84,24 +102,26 @@ static void sysv_detach(shbuf *sb, bool remove) {
                         msgctl(s->msg_id, IPC_RMID, NULL);
                 if (s->ctl_id >= 0)
                         shmctl(s->ctl_id, IPC_RMID, NULL);
+                shbuf__sysv_fifo_remove_all(m->key);
         }
         free(s);
-        sb->priv = NULL;
-        sb->control = NULL;
-        sb->data = NULL;
+        m->priv = NULL;
+        m->control = NULL;
+        m->data = NULL;
 }
 
-static int sysv_create(shbuf *sb, key_t key, int mode) {
+static int sysv_create(struct shbuf__map *m, key_t key, int mode) {
         struct sysv *s = sysv_new();
         int flags = IPC_CREAT | IPC_EXCL | (mode & 0777);
         int r;
 
         if (!s)
                 return -ENOMEM;
-        sb->priv = s;
+        m->priv = s;
+        m->key = key;
 
         /* Objects are made one by one; on any failure everything made so far
-         * is removed again by sysv_detach(sb, true). */
+         * is removed again by sysv_detach(m, true). */
         s->ctl_id = shmget(key, SHBUF__CONTROL_SIZE, flags);
         if (s->ctl_id < 0)
                 goto fail_errno;
@@ -111,7 +131,7 @@ static int sysv_create(shbuf *sb, key_t key, int mode) {
         s->msg_id = msgget(key, flags);
         if (s->msg_id < 0)
                 goto fail_errno;
-        s->data_id = shmget(IPC_PRIVATE, sb->size, flags);
+        s->data_id = shmget(IPC_PRIVATE, m->data_size, flags);
         if (s->data_id < 0)
                 goto fail_errno;
         s->ctl = shmat(s->ctl_id, NULL, 0);
@@ -121,21 +141,22 @@ static int sysv_create(shbuf *sb, key_t key, int mode) {
         if (s->data == (void *) -1)
                 goto fail_errno;
 
-        sb->key = key;
-        sb->control = s->ctl;
-        sb->control_size = SHBUF__CONTROL_SIZE;
-        sb->data = s->data;
-        struct sysv_area area = {.data_id = s->data_id, .sem_id = s->sem_id, .msg_id = s->msg_id};
-        memcpy(sb->control->backend_area, &area, sizeof(area));
+        m->control = s->ctl;
+        m->control_size = SHBUF__CONTROL_SIZE;
+        m->data = s->data;
+        struct sysv_area *a = area(m);
+        a->data_id = s->data_id;
+        a->sem_id = s->sem_id;
+        a->msg_id = s->msg_id;
         return 0;
 
 fail_errno:
         r = -errno;
-        sysv_detach(sb, true);
+        sysv_detach(m, true);
         return r;
 }
 
-static int sysv_attach_control(shbuf *sb, key_t key) {
+static int sysv_attach_control(struct shbuf__map *m, key_t key) {
         struct sysv *s;
         struct shmid_ds ds;
         int id, r;
@@ -156,22 +177,21 @@ static int sysv_attach_control(shbuf *sb, key_t key) {
         s->ctl = shmat(id, NULL, 0);
         if (s->ctl == (void *) -1) {
                 r = -errno;
+                shbuf__sysv_fifos_close(&s->fifos);
                 free(s);
                 return r;
         }
-        sb->priv = s;
-        sb->control = s->ctl;
-        sb->control_size = ds.shm_segsz;
+        m->priv = s;
+        m->key = key;
+        m->control = s->ctl;
+        m->control_size = ds.shm_segsz;
         return 0;
 }
 
 /* Is id a semaphore set / queue / segment the buffer made? */
 static int check_sem(int id, key_t key) {
         struct semid_ds ds;
-        union semun {
-                int val;
-                struct semid_ds *buf;
-        } arg = {.buf = &ds};
+        union semun arg = {.buf = &ds};
         if (id < 0 || semctl(id, 0, IPC_STAT, arg) < 0)
                 return id < 0 ? -EPROTO : -errno;
         return ds.sem_perm.__key == key && ds.sem_nsems == 1 ? 0 : -EPROTO;
@@ -191,41 +211,41 @@ static int check_data(int id, uint64_t size) {
         return ds.shm_perm.__key == IPC_PRIVATE && ds.shm_segsz == size ? 0 : -EPROTO;
 }
 
-static struct sysv_area read_area(const struct shbuf__control *c) {
-        struct sysv_area a;
-        memcpy(&a, c->backend_area, sizeof(a));
-        return a;
+/* The ids a control block names, read once. */
+static void read_ids(const struct shbuf__control *c, int32_t *ret_data, int32_t *ret_sem, int32_t *ret_msg) {
+        const volatile struct sysv_area *a = (const volatile struct sysv_area *) (const void *) c->header.backend_area;
+        *ret_data = a->data_id;
+        *ret_sem = a->sem_id;
+        *ret_msg = a->msg_id;
 }
 
-static int sysv_attach_rest(shbuf *sb) {
-        struct sysv *s = S(sb);
-        struct sysv_area a = read_area(sb->control);
+static int sysv_attach_rest(struct shbuf__map *m) {
+        struct sysv *s = S(m);
+        int32_t data_id, sem_id, msg_id;
         int r;
 
-        if ((r = check_data(a.data_id, sb->size)) < 0 || (r = check_sem(a.sem_id, sb->key)) < 0 ||
-            (r = check_msg(a.msg_id, sb->key)) < 0)
+        read_ids(m->control, &data_id, &sem_id, &msg_id);
+        if ((r = check_data(data_id, m->data_size)) < 0 || (r = check_sem(sem_id, m->key)) < 0 ||
+            (r = check_msg(msg_id, m->key)) < 0)
                 return r == -EINVAL || r == -EIDRM ? -EPROTO : r;
-        s->data_id = a.data_id;
-        s->sem_id = a.sem_id;
-        s->msg_id = a.msg_id;
+        s->data_id = data_id;
+        s->sem_id = sem_id;
+        s->msg_id = msg_id;
         s->data = shmat(s->data_id, NULL, 0);
         if (s->data == (void *) -1) {
                 s->data = NULL;
                 return -errno;
         }
-        sb->data = s->data;
+        m->data = s->data;
         return 0;
 }
 
-static int sysv_set_mode(shbuf *sb, int mode) {
-        struct sysv *s = S(sb);
+static int sysv_set_mode(struct shbuf__map *m, int mode) {
+        struct sysv *s = S(m);
         struct shmid_ds shm;
         struct semid_ds sem;
         struct msqid_ds msg;
-        union semun {
-                int val;
-                struct semid_ds *buf;
-        } arg = {.buf = &sem};
+        union semun arg = {.buf = &sem};
 
         for (int i = 0; i < 2; i++) {
                 int id = i == 0 ? s->ctl_id : s->data_id;
@@ -245,18 +265,18 @@ static int sysv_set_mode(shbuf *sb, int mode) {
         msg.msg_perm.mode = (unsigned short) mode;
         if (msgctl(s->msg_id, IPC_SET, &msg) < 0)
                 return -errno;
-        return 0;
+        return shbuf__sysv_fifo_chmod(&s->fifos, mode);
 }
 
-static int sysv_get_mode(shbuf *sb) {
+static int sysv_get_mode(struct shbuf__map *m) {
         struct shmid_ds ds;
-        if (shmctl(S(sb)->ctl_id, IPC_STAT, &ds) < 0)
+        if (shmctl(S(m)->ctl_id, IPC_STAT, &ds) < 0)
                 return gone(errno);
         return (int) (ds.shm_perm.mode & 0777);
 }
 
-static int sysv_check_alive(shbuf *sb) {
-        struct sysv *s = S(sb);
+static int sysv_check_alive(struct shbuf__map *m) {
+        struct sysv *s = S(m);
         struct shmid_ds ds;
         struct msqid_ds q;
 
@@ -268,42 +288,92 @@ static int sysv_check_alive(shbuf *sb) {
         return 0;
 }
 
-static int sysv_lock_sleep(shbuf *sb, int timeout_ms) {
+static int sysv_lock_sleep(struct shbuf__map *m, _Atomic uint32_t *word, uint32_t expected, int timeout_ms) {
         struct sembuf op = {.sem_num = 0, .sem_op = -1, .sem_flg = 0};
         struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long) (timeout_ms % 1000) * 1000000};
-        if (semtimedop(S(sb)->sem_id, &op, 1, &ts) == 0)
+        /* The semaphore counts wake-ups, not the word: a stale one only
+         * makes the waiter look again. */
+        if (atomic_load(word) != expected)
+                return 0;
+        if (semtimedop(S(m)->sem_id, &op, 1, timeout_ms < 0 ? NULL : &ts) == 0)
                 return 0;
         if (errno == EAGAIN)
                 return -ETIMEDOUT;
         return errno == EINTR ? -EINTR : gone(errno);
 }
 
-static int sysv_lock_wake(shbuf *sb) {
+static void sysv_lock_wake(struct shbuf__map *m, _Atomic uint32_t *word) {
         struct sembuf op = {.sem_num = 0, .sem_op = 1, .sem_flg = 0};
+        (void) word;
         /* ERANGE: the count is at its maximum, sleepers will wake anyway. */
-        if (semop(S(sb)->sem_id, &op, 1) < 0 && errno != ERANGE)
-                return gone(errno);
-        return 0;
+        (void) semop(S(m)->sem_id, &op, 1);
 }
 
-static int sysv_send(shbuf *sb, int side) {
-        struct wake_msg m = {.mtype = side + 1, .mtext = {0}};
-        if (msgsnd(S(sb)->msg_id, &m, sizeof(m.mtext), IPC_NOWAIT) == 0)
+static int msg_send(struct shbuf__map *m, int side) {
+        struct wake_msg msg = {.mtype = side + 1, .mtext = {0}};
+        if (msgsnd(S(m)->msg_id, &msg, sizeof(msg.mtext), IPC_NOWAIT) == 0)
                 return 0;
-        /* A full queue holds wake-ups already: coalescing, not an error. */
-        return errno == EAGAIN ? 0 : gone(errno);
+        return errno == EAGAIN ? -EAGAIN : gone(errno);
 }
 
-static int sysv_recv(shbuf *sb) {
-        struct wake_msg m;
-        if (msgrcv(S(sb)->msg_id, &m, sizeof(m.mtext), sb->side + 1, 0) >= 0)
-                return 0;
+static int sysv_send(struct shbuf__map *m, int side, bool via_select) {
+        if (via_select)
+                return shbuf__sysv_fifo_kick(&S(m)->fifos, m->key, side, atomic_load(&area(m)->fifo_gen[side]));
+        int r = msg_send(m, side);
+        /* At most one wake-up per side is in flight, so a full queue was
+         * filled by somebody else; the sleeper will wake from that too. */
+        return r == -EAGAIN ? 0 : r;
+}
+
+static int sysv_recv(struct shbuf__map *m, int side, int timeout_ms, int watch_fd) {
+        struct wake_msg msg;
+        (void) timeout_ms;
+        (void) watch_fd;
+        if (msgrcv(S(m)->msg_id, &msg, sizeof(msg.mtext), side + 1, 0) >= 0)
+                return 1;
         return errno == EINTR ? -EINTR : gone(errno);
 }
 
+/* A deadline or the peer's death must get through even a queue a hostile
+ * neighbour filled: then its messages (any type but ours) make room. */
+static int sysv_send_self(struct shbuf__map *m, int side) {
+        for (int attempt = 0; attempt < 16; attempt++) {
+                int r = msg_send(m, side);
+                if (r != -EAGAIN)
+                        return r;
+                struct wake_msg junk;
+                if (msgrcv(S(m)->msg_id, &junk, sizeof(junk.mtext), side + 1, IPC_NOWAIT | MSG_EXCEPT | MSG_NOERROR) <
+                            0 &&
+                    errno != ENOMSG)
+                        return gone(errno);
+        }
+        return -EAGAIN;
+}
+
+static int sysv_drain(struct shbuf__map *m, int side) {
+        struct wake_msg msg;
+        int n = 0;
+        while (msgrcv(S(m)->msg_id, &msg, sizeof(msg.mtext), side + 1, IPC_NOWAIT | MSG_NOERROR) >= 0)
+                n++;
+        return errno == ENOMSG ? n : gone(errno);
+}
+
+static int sysv_open_select(struct shbuf__map *m, int side, int mode) {
+        return shbuf__sysv_fifo_open(&S(m)->fifos, m->key, side, mode, &area(m)->fifo_gen[side]);
+}
+
+static int sysv_drain_select(struct shbuf__map *m, int side) {
+        (void) side;
+        return shbuf__sysv_fifo_drain(&S(m)->fifos);
+}
+
+static void sysv_close_select(struct shbuf__map *m, int side) {
+        shbuf__sysv_fifo_close(&S(m)->fifos, m->key, side);
+}
+
 /* Attach read-only to the segment with this id and check it is a SysV shbuf
- * control block; fills *ret_area. */
-static int peek_control(int shmid, key_t key, struct sysv_area *ret_area, uint64_t *ret_data_size) {
+ * control block; fills in the ids it names and its data size. */
+static int peek_control(int shmid, key_t key, int32_t ids[3], uint64_t *ret_data_size) {
         struct shmid_ds ds;
         int r = -EPROTO;
         if (shmctl(shmid, IPC_STAT, &ds) < 0)
@@ -313,9 +383,9 @@ static int peek_control(int shmid, key_t key, struct sysv_area *ret_area, uint64
         const struct shbuf__control *c = shmat(shmid, NULL, SHM_RDONLY);
         if (c == (void *) -1)
                 return -errno;
-        if (shbuf__control_validate(c, ds.shm_segsz, SHBUF__BACKEND_SYSV) == 0 && c->key == (int32_t) key) {
-                *ret_area = read_area(c);
-                *ret_data_size = c->data_size;
+        if (shbuf__control_validate(c, ds.shm_segsz, SHBUF__BACKEND_SYSV) == 0 && c->header.key == (int32_t) key) {
+                read_ids(c, &ids[0], &ids[1], &ids[2]);
+                *ret_data_size = c->header.data_size;
                 r = 0;
         }
         shmdt(c);
@@ -337,21 +407,19 @@ static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), vo
                 unsigned long long perms;
                 unsigned long uid;
                 long long cpid, lpid, nattch;
-                struct sysv_area a;
+                int32_t ids[3];
                 uint64_t data_size;
-                if (sscanf(line, "%lld %lld %llo %lld %lld %lld %lld %lu", &key, &shmid, &perms, &size,
-                           &cpid, &lpid, &nattch, &uid) != 8)
+                if (sscanf(line, "%lld %lld %llo %lld %lld %lld %lld %lu", &key, &shmid, &perms, &size, &cpid, &lpid,
+                           &nattch, &uid) != 8)
                         continue;
                 if (key == IPC_PRIVATE || size != SHBUF__CONTROL_SIZE)
                         continue;
-                if (peek_control((int) shmid, (key_t) key, &a, &data_size) < 0)
+                if (peek_control((int) shmid, (key_t) key, ids, &data_size) < 0)
                         continue;
                 /* nattch as the kernel counted it before peek_control()'s
                  * own, short attach. */
-                struct shbuf__found found = {.key = (key_t) key,
-                                             .uid = (uid_t) uid,
-                                             .mode = (int) (perms & 0777),
-                                             .attached = (long) nattch};
+                struct shbuf__found found = {
+                        .key = (key_t) key, .uid = (uid_t) uid, .mode = (int) (perms & 0777), .attached = (long) nattch};
                 int r = fn(&found, userdata);
                 if (r != 0) {
                         fclose(f);
@@ -363,7 +431,7 @@ static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), vo
 }
 
 static int sysv_remove_key(key_t key) {
-        struct sysv_area a;
+        int32_t ids[3];
         uint64_t data_size;
         int id, r;
         if (key == IPC_PRIVATE)
@@ -371,16 +439,17 @@ static int sysv_remove_key(key_t key) {
         id = shmget(key, 0, 0);
         if (id < 0)
                 return -errno;
-        r = peek_control(id, key, &a, &data_size);
+        r = peek_control(id, key, ids, &data_size);
         if (r < 0)
                 return r;
         /* Only what checks out as the buffer's own is removed. */
-        if (check_data(a.data_id, data_size) == 0)
-                shmctl(a.data_id, IPC_RMID, NULL);
-        if (check_sem(a.sem_id, key) == 0)
-                semctl(a.sem_id, 0, IPC_RMID);
-        if (check_msg(a.msg_id, key) == 0)
-                msgctl(a.msg_id, IPC_RMID, NULL);
+        if (check_data(ids[0], data_size) == 0)
+                shmctl(ids[0], IPC_RMID, NULL);
+        if (check_sem(ids[1], key) == 0)
+                semctl(ids[1], 0, IPC_RMID);
+        if (check_msg(ids[2], key) == 0)
+                msgctl(ids[2], IPC_RMID, NULL);
+        shbuf__sysv_fifo_remove_all(key);
         /* A provider woken by the eviction may have removed it already. */
         if (shmctl(id, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
                 return -errno;
@@ -402,6 +471,11 @@ const struct shbuf__backend shbuf__backend_sysv = {
         .lock_wake = sysv_lock_wake,
         .send = sysv_send,
         .recv = sysv_recv,
+        .send_self = sysv_send_self,
+        .drain = sysv_drain,
+        .open_select = sysv_open_select,
+        .drain_select = sysv_drain_select,
+        .close_select = sysv_close_select,
         .list = sysv_list,
         .remove_key = sysv_remove_key,
 };

@@ -101,7 +101,7 @@ SHBUF_EXPORT unsigned char *shbuf_get_pointer(shbuf *sb) {
 
 SHBUF_EXPORT shbuf_status *shbuf_get_status(shbuf *sb) {
         check_ptr(sb);
-        return &sb->control->status;
+        return shbuf__get_status(sb);
 }
 
 SHBUF_EXPORT int shbuf_notify_enable(shbuf *sb, int b) {
@@ -156,8 +156,7 @@ SHBUF_EXPORT int shbuf_status_lock(shbuf *sb) {
 
 SHBUF_EXPORT int shbuf_status_unlock(shbuf *sb) {
         check_int(sb);
-        shbuf__unlock(sb);
-        return 0;
+        return ret_int(shbuf__status_unlock(sb));
 }
 
 SHBUF_EXPORT int shbuf_reset(shbuf *sb) {

@@ -1,32 +1,48 @@
 /*
  * The backend contract. The core sees a backend only through this table of
- * operations, a name, an id and capability bits; everything that is not
- * specific to an OS facility (ring, backlog, status helpers, wake-up policy,
- * notifier, validation) lives in the core.
+ * operations, a name, an id and capability bits. A backend creates, maps,
+ * removes and lists the OS objects of a buffer, sleeps a lock waiter, and
+ * carries wake-ups between the sides; everything else (ring, status view,
+ * wake-up policy, waiting, liveness, the select descriptor) is the core's.
  *
- * Every operation returns 0 (or a count) on success and -errno on failure.
+ * Operations work on a struct shbuf__map, which the backend fills and owns,
+ * never on the core's handle. Every operation returns 0 (or a count, or a
+ * descriptor) on success and -errno on failure.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #ifndef SHBUF_BACKEND_H
 #define SHBUF_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "libshbuf/shbuf.h"
+#include "layout.h"
 
 /* Recorded in the control block; never reuse a number. */
 enum shbuf__backend_id {
         SHBUF__BACKEND_SYSV = 1,
         SHBUF__BACKEND_POSIX = 2,
+        SHBUF__BACKEND_FAKE = 255, /* the tests' in-memory backend */
 };
 
 enum shbuf__backend_caps {
-        /* recv_fd() gives a descriptor poll() reports readable when a wake-up
-         * is pending, so no notifier thread is needed. */
-        SHBUF__CAP_POLLABLE = 1u << 0,
+        /* recv() honours its timeout and its watch descriptor. Without this
+         * the core runs a helper thread (alarm.c) that turns deadlines and
+         * the peer's death into wake-ups sent with send_self(). */
+        SHBUF__CAP_RECV_TIMED = 1u << 0,
+};
+
+/* A buffer as one process has mapped it: filled by the backend. */
+struct shbuf__map {
+        key_t key;
+        struct shbuf__control *control;
+        uint64_t control_size; /* the real size of the control mapping */
+        unsigned char *data;
+        uint64_t data_size; /* set by the core before attach_rest() */
+        void *priv;         /* the backend's own state */
 };
 
 /* What the lister sees of one buffer. */
@@ -43,67 +59,94 @@ struct shbuf__backend {
         unsigned caps;
 
         /*
-         * Create every object of a new buffer for sb->size data bytes under
-         * key (0: choose a free key) with the given mode, map the control and
-         * data blocks, and set sb->key, sb->control, sb->control_size,
-         * sb->data and sb->priv. The core initialises the header afterwards;
-         * until then the magic is 0, so an early attacher is refused.
-         * On failure nothing may be left behind. -EEXIST for a taken key.
+         * Create every object of a new buffer of m->data_size bytes under
+         * key (never 0) with the given mode, and map the control and data
+         * blocks. The core initialises the header afterwards; until then
+         * the magic is 0, so an early attacher is refused. On failure
+         * nothing may be left behind; -EEXIST for a taken key.
          */
-        int (*create)(shbuf *sb, key_t key, int mode);
+        int (*create)(struct shbuf__map *m, key_t key, int mode);
 
         /*
-         * Map the control block under key without trusting it: set
-         * sb->control, sb->control_size (the real size of the mapping) and
-         * sb->priv. -ENOENT if there is none, -EPROTO if the object there
-         * cannot be a control block.
+         * Map the control block under key without trusting it. -ENOENT if
+         * there is none, -EPROTO if the object there cannot be a control
+         * block.
          */
-        int (*attach_control)(shbuf *sb, key_t key);
+        int (*attach_control)(struct shbuf__map *m, key_t key);
 
         /*
-         * After the core validated the header: attach the data block, lock and
-         * wake-up channels the backend area names, checking that they are the
-         * buffer's own objects. Sets sb->data.
+         * After the core validated the header (and set m->data_size):
+         * attach the data block, lock and wake-up channels, checking that
+         * they are the buffer's own objects.
          */
-        int (*attach_rest)(shbuf *sb);
+        int (*attach_rest)(struct shbuf__map *m);
 
         /* Unmap and close; with remove, also delete every OS object. Must
-         * accept a half-attached handle. */
-        void (*detach)(shbuf *sb, bool remove);
+         * accept a half-attached map, and leave it empty. */
+        void (*detach)(struct shbuf__map *m, bool remove);
 
-        /* Apply mode to every object. */
-        int (*set_mode)(shbuf *sb, int mode);
-        /* The permission bits of the control block, or -errno. */
-        int (*get_mode)(shbuf *sb);
+        /* Apply mode to every object; the permission bits of the control
+         * block. */
+        int (*set_mode)(struct shbuf__map *m, int mode);
+        int (*get_mode)(struct shbuf__map *m);
 
         /* 0 while the objects exist, -EPIPE once they were removed. */
-        int (*check_alive)(shbuf *sb);
+        int (*check_alive)(struct shbuf__map *m);
 
-        /* Sleep on the lock's wait object for at most timeout_ms: 0 when
-         * woken, -ETIMEDOUT, -EINTR, -EPIPE if the object was removed. */
-        int (*lock_sleep)(shbuf *sb, int timeout_ms);
-        /* Wake one lock sleeper. */
-        int (*lock_wake)(shbuf *sb);
+        /*
+         * Optional (NULL: the core sleeps on the lock word itself, with
+         * os.h's futex): sleep a status-lock waiter while *word == expected,
+         * for at most timeout_ms; 0 (maybe spurious), -ETIMEDOUT, -EINTR,
+         * -EPIPE if the object was removed. And wake one such sleeper.
+         */
+        int (*lock_sleep)(struct shbuf__map *m, _Atomic uint32_t *word, uint32_t expected, int timeout_ms);
+        void (*lock_wake)(struct shbuf__map *m, _Atomic uint32_t *word);
 
-        /* Queue a wake-up for side, never blocking; a full queue is success. */
-        int (*send)(shbuf *sb, int side);
-        /* Take one wake-up for this handle's side, blocking without limit:
-         * 0, -EINTR, or -EPIPE when the channel was removed. The peer's
-         * death and deadlines reach it as wake-ups sent by the core's
-         * sentinel thread. */
-        int (*recv)(shbuf *sb);
-        /* Only with SHBUF__CAP_POLLABLE (NULL otherwise): the pollable
-         * descriptor of this side's channel, and taking wake-ups from it. */
-        int (*recv_fd)(shbuf *sb);
-        /* Discard up to max pending wake-ups of this side without blocking;
-         * returns how many, or -EPIPE. */
-        int (*drain)(shbuf *sb, int max);
+        /*
+         * Deliver one wake-up to side, never blocking: through the side's
+         * select source when via_select, else through its channel. The core
+         * makes sure at most one is in flight per side (the wait word's
+         * PENDING), so a full channel means a hostile neighbour: success.
+         */
+        int (*send)(struct shbuf__map *m, int side, bool via_select);
+
+        /*
+         * Take one wake-up from this side's channel, sleeping for at most
+         * timeout_ms (< 0: no limit) and, with SHBUF__CAP_RECV_TIMED, only
+         * until watch_fd (if >= 0) turns readable: 1 when a wake-up was
+         * taken, 0 when the time ran out or watch_fd fired, -EINTR, -EPIPE
+         * when the channel was removed. Without the capability, timeout_ms
+         * and watch_fd are ignored and the core sends send_self() instead.
+         */
+        int (*recv)(struct shbuf__map *m, int side, int timeout_ms, int watch_fd);
+
+        /* Only without SHBUF__CAP_RECV_TIMED: end a recv() of this side now,
+         * even if the channel is full of a neighbour's junk. */
+        int (*send_self)(struct shbuf__map *m, int side);
+
+        /* Discard this side's pending wake-ups without blocking: how many,
+         * or -EPIPE. */
+        int (*drain)(struct shbuf__map *m, int side);
+
+        /*
+         * Optional (NULL: the core's notifier thread forwards the channel
+         * into a pipe): open this side's select source, a descriptor that
+         * poll() reports readable while a wake-up sent with via_select is
+         * pending, and that drain_select() empties. Closed by
+         * close_select(), which also removes whatever it made.
+         */
+        int (*open_select)(struct shbuf__map *m, int side, int mode);
+        int (*drain_select)(struct shbuf__map *m, int side);
+        void (*close_select)(struct shbuf__map *m, int side);
 
         /* Tooling: call fn for every buffer of this backend on the machine. */
         int (*list)(int (*fn)(const struct shbuf__found *f, void *userdata), void *userdata);
-        /* Remove every object under key that belongs to a buffer of this
+        /*
+         * Remove every object under key that belongs to a buffer of this
          * backend, without attaching as a peer; -ENOENT, -EPROTO for a
-         * foreign object (left untouched). */
+         * foreign object (left untouched). Also removes what open_select()
+         * of a crashed side left.
+         */
         int (*remove_key)(key_t key);
 };
 

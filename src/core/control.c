@@ -10,30 +10,29 @@
 #include "layout.h"
 
 void shbuf__control_init(struct shbuf__control *c, uint8_t backend_id, int32_t key, uint64_t data_size) {
-        c->layout_version = SHBUF__LAYOUT_VERSION;
-        c->word_size = (uint8_t) sizeof(unsigned long);
-        c->backend_id = backend_id;
-        c->control_size = SHBUF__CONTROL_SIZE;
-        c->status_offset = (uint32_t) offsetof(struct shbuf__control, status);
-        c->data_size = data_size;
-        c->key = key;
-        memset(&c->status, 0, sizeof(c->status));
+        struct shbuf__header *h = &c->header;
+        h->layout_version = SHBUF__LAYOUT_VERSION;
+        h->word_size = (uint8_t) sizeof(unsigned long);
+        h->backend_id = backend_id;
+        h->control_size = SHBUF__CONTROL_SIZE;
+        h->data_size = data_size;
+        h->key = key;
         /* The magic goes last and with release order: whoever sees it also
          * sees a complete header. */
-        atomic_store_explicit(&c->magic, SHBUF__MAGIC, memory_order_release);
+        atomic_store_explicit(&h->magic, SHBUF__MAGIC, memory_order_release);
 }
 
 int shbuf__control_validate(const struct shbuf__control *c, uint64_t mapped_size, uint8_t backend_id) {
+        const struct shbuf__header *h = &c->header;
         if (mapped_size < SHBUF__CONTROL_SIZE)
                 return -EPROTO;
-        if (atomic_load_explicit(&c->magic, memory_order_acquire) != SHBUF__MAGIC)
+        if (atomic_load_explicit(&h->magic, memory_order_acquire) != SHBUF__MAGIC)
                 return -EPROTO;
-        if (c->layout_version != SHBUF__LAYOUT_VERSION || c->word_size != sizeof(unsigned long) ||
-            c->backend_id != backend_id || c->control_size != SHBUF__CONTROL_SIZE ||
-            c->status_offset != offsetof(struct shbuf__control, status))
+        if (h->layout_version != SHBUF__LAYOUT_VERSION || h->word_size != sizeof(unsigned long) ||
+            h->backend_id != backend_id || h->control_size != SHBUF__CONTROL_SIZE)
                 return -EPROTO;
-        /* The data block must be mappable: non-empty and addressable. */
-        if (c->data_size == 0 || c->data_size > (uint64_t) SIZE_MAX / 2)
+        /* The data block must be mappable and its positions representable. */
+        if (h->data_size == 0 || h->data_size > (uint64_t) SIZE_MAX / 2 || h->data_size > SHBUF__SIZE_MAX)
                 return -EPROTO;
         return 0;
 }

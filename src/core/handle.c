@@ -30,6 +30,14 @@ static unsigned env_us(const char *name, unsigned def) {
         return v > SPIN_MAX_US ? SPIN_MAX_US : (unsigned) v;
 }
 
+static uint32_t random32(void) {
+        uint32_t x = 0;
+        if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x))
+                x = (uint32_t) getpid() * 2654435761u ^ (uint32_t) shbuf__os_now_ms() ^
+                    (uint32_t) atomic_load(&next_handle_id) * 40503u;
+        return x;
+}
+
 static shbuf *handle_new(int side) {
         shbuf *sb = calloc(1, sizeof(*sb));
         if (!sb)
@@ -37,11 +45,24 @@ static shbuf *handle_new(int side) {
         sb->side = side;
         sb->pid = (uint32_t) getpid();
         sb->id = atomic_fetch_add(&next_handle_id, 1);
-        sb->peer_pidfd = -1;
-        sb->peer_fifo_fd = -1;
-        shbuf__wake_init(sb);
-        /* SHBUF_SPIN_US: the unconditional spin, off by default.
-         * SHBUF_BUSY_SPIN_US: the spin while the peer transfers (wake.c). */
+        do
+                sb->tag = random32() & SHBUF__LOCK_TAG_MASK;
+        while (sb->tag == 0);
+        sb->peer.pidfd = -1;
+        /* Where the other side's global barriers do not reach us, our hot
+         * paths must fence themselves (os.h). */
+        sb->self_fence = !(shbuf__os_barriers() & SHBUF__OS_BARRIER_GLOBAL);
+        for (int d = 0; d < 2; d++)
+                shbuf__serial_init(&sb->dir[d].serial);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&sb->cond, &attr);
+        pthread_condattr_destroy(&attr);
+        pthread_mutex_init(&sb->mutex, NULL);
+        pthread_mutex_init(&sb->view_mutex, NULL);
+        /* SHBUF_SPIN_US: the opt-in spin, off by default.
+         * SHBUF_BUSY_SPIN_US: the spin for a transfer under way (spin.c). */
         (void) shbuf__set_spin(sb, env_us("SHBUF_SPIN_US", 0));
         (void) shbuf__set_busy_spin(sb, env_us("SHBUF_BUSY_SPIN_US", BUSY_SPIN_DEFAULT_US));
         const char *e = secure_getenv("SHBUF_STREAM_STORES");
@@ -51,13 +72,21 @@ static shbuf *handle_new(int side) {
 
 static void handle_release(shbuf *sb, bool remove) {
         if (sb->backend)
-                sb->backend->detach(sb, remove);
+                sb->backend->detach(&sb->map, remove);
         shbuf__peer_close(sb);
-        shbuf__fifo_close_peer(sb);
+        for (int d = 0; d < 2; d++)
+                shbuf__serial_destroy(&sb->dir[d].serial);
         pthread_cond_destroy(&sb->cond);
         pthread_mutex_destroy(&sb->mutex);
-        pthread_mutex_destroy(&sb->fifo_mutex);
+        pthread_mutex_destroy(&sb->view_mutex);
         free(sb);
+}
+
+/* The mapping is the handle's: take over what the backend mapped. */
+static void adopt_map(shbuf *sb) {
+        sb->key = sb->map.key;
+        sb->control = sb->map.control;
+        sb->data = sb->map.data;
 }
 
 /*
@@ -83,7 +112,7 @@ static const char *env_backend(void) {
 /* Is something of this backend under key? Used to keep keys unique across
  * backends, so that opening by key is never ambiguous. */
 static bool key_taken(const struct shbuf__backend *b, key_t key) {
-        shbuf probe = {.backend = b, .peer_pidfd = -1};
+        struct shbuf__map probe = {0};
         int r = b->attach_control(&probe, key);
         if (r == 0)
                 b->detach(&probe, false);
@@ -94,11 +123,8 @@ static bool key_taken(const struct shbuf__backend *b, key_t key) {
 
 /* A key no compiled backend uses right now. */
 static key_t random_key(void) {
-        uint32_t x = 0;
-        if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x))
-                x = (uint32_t) getpid() * 2654435761u ^ (uint32_t) shbuf__now_ms();
         /* Positive and never IPC_PRIVATE. */
-        return (key_t) (x % (uint32_t) INT32_MAX) + 1;
+        return (key_t) (random32() % (uint32_t) INT32_MAX) + 1;
 }
 
 static bool key_free(key_t key) {
@@ -108,28 +134,36 @@ static bool key_free(key_t key) {
         return true;
 }
 
+/* Take this handle's side: pid, tag, attached. */
+static void take_side(shbuf *sb) {
+        struct shbuf__side_block *me = shbuf__self(sb);
+        atomic_store(&me->pid, sb->pid);
+        atomic_store(&me->wait, 0);
+        atomic_store(&me->state, SHBUF__SIDE_ATTACHED);
+}
+
 static int create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uint64_t size, int mode) {
         shbuf *sb = handle_new(SHBUF__PROVIDER);
         int r = -EEXIST;
 
         if (!sb)
                 return -ENOMEM;
-        sb->size = size;
+        sb->size = sb->map.data_size = size;
         /* An explicit key is tried once; key 0 means "pick one", and a race
          * with another creator just makes us pick again. */
         for (int attempt = 0; attempt < (key == 0 ? 64 : 1) && r == -EEXIST; attempt++) {
                 key_t k = key == 0 ? random_key() : key;
-                r = key_free(k) ? b->create(sb, k, mode) : -EEXIST;
+                r = key_free(k) ? b->create(&sb->map, k, mode) : -EEXIST;
         }
         if (r < 0) {
                 handle_release(sb, false);
                 return r;
         }
         sb->backend = b;
-
-        struct shbuf__peer *me = shbuf__self(sb);
-        atomic_store(&me->pid, sb->pid);
-        atomic_store(&me->state, SHBUF__PEER_ATTACHED);
+        adopt_map(sb);
+        /* The objects are new and zero-filled: an empty ring. */
+        atomic_store(&shbuf__self(sb)->tag, sb->tag);
+        take_side(sb);
         shbuf__control_init(sb->control, b->id, (int32_t) sb->key, size);
         *ret = sb;
         return 0;
@@ -149,7 +183,7 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
 
         if (size == 0 || (opts && opts->flags != 0))
                 return -EINVAL;
-        if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX)
+        if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX || size > SHBUF__SIZE_MAX)
                 return -EFBIG;
 
         if (name) {
@@ -173,20 +207,22 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
         return r;
 }
 
-/* Take the client slot; a client whose process is gone is replaced. */
+/*
+ * Take the client slot, in one atomic step: the tag word of the client
+ * side is swapped from what was there to ours, and only if what was there
+ * is nobody alive. Of two clients racing for it, the loser gets EBUSY.
+ */
 static int claim_client(shbuf *sb) {
-        struct shbuf__peer *me = shbuf__self(sb);
-
-        for (;;) {
-                uint32_t old = atomic_load(&me->pid);
-                uint32_t state = atomic_load(&me->state);
-                if (state == SHBUF__PEER_ATTACHED && old != 0 && shbuf__pid_alive(old))
+        struct shbuf__side_block *me = shbuf__self(sb);
+        uint32_t old = atomic_load(&me->tag);
+        if (atomic_load(&me->state) == SHBUF__SIDE_ATTACHED) {
+                uint32_t pid = atomic_load(&me->pid);
+                if (pid != 0 && pid <= INT32_MAX && shbuf__os_pid_alive((pid_t) pid))
                         return -EBUSY;
-                if (atomic_compare_exchange_strong(&me->pid, &old, sb->pid))
-                        break;
         }
-        atomic_store(&me->waiting, 0);
-        atomic_store(&me->state, SHBUF__PEER_ATTACHED);
+        if (old == sb->tag || !atomic_compare_exchange_strong(&me->tag, &old, sb->tag))
+                return -EBUSY;
+        take_side(sb);
         return 0;
 }
 
@@ -197,24 +233,27 @@ static int open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
         if (!sb)
                 return -ENOMEM;
         sb->backend = b;
-        sb->key = key;
-        r = b->attach_control(sb, key);
+        r = b->attach_control(&sb->map, key);
         if (r < 0)
                 goto fail;
-        r = shbuf__control_validate(sb->control, sb->control_size, b->id);
+        r = shbuf__control_validate(sb->map.control, sb->map.control_size, b->id);
         if (r < 0)
                 goto fail;
-        if (sb->control->key != (int32_t) key) {
+        if (sb->map.control->header.key != (int32_t) key) {
                 r = -EPROTO;
                 goto fail;
         }
-        sb->size = sb->control->data_size;
-        r = b->attach_rest(sb);
+        sb->size = sb->map.data_size = sb->map.control->header.data_size;
+        r = b->attach_rest(&sb->map);
         if (r < 0)
                 goto fail;
+        adopt_map(sb);
         r = claim_client(sb);
         if (r < 0)
                 goto fail;
+        /* A dead predecessor may have left a wake-up of the provider's
+         * pending that nobody takes any more. */
+        atomic_fetch_and(&shbuf__other(sb)->wait, ~SHBUF__WAIT_PENDING);
         /* Tell a provider that may be sleeping that somebody is here. */
         (void) shbuf__notify(sb);
         *ret = sb;
@@ -247,28 +286,23 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
 }
 
 void shbuf__free(shbuf *sb) {
-        struct shbuf__peer *me = shbuf__self(sb);
         /* A forked child holding a copy of the handle has none of its
          * threads and must not end the parent's connection: it only unmaps. */
         bool own = sb->pid == (uint32_t) getpid();
 
         if (own) {
-                if (sb->notifier)
-                        shbuf__notify_enable(sb, false);
-                shbuf__sentinel_stop(sb);
+                (void) shbuf__notify_enable(sb, false);
+                shbuf__alarm_stop(sb);
                 /* Leave, and wake the peer so that it hears of it now. */
-                atomic_store(&me->state, SHBUF__PEER_DETACHED);
-                if (!atomic_load(&sb->removed))
+                atomic_store(&shbuf__self(sb)->state, SHBUF__SIDE_DETACHED);
+                if (!atomic_load(&sb->peer.removed))
                         (void) shbuf__notify(sb);
         }
-        if (own && sb->side == SHBUF__PROVIDER)
-                shbuf__remove_fifos(sb->key); /* a dead client's, if any */
         handle_release(sb, own && sb->side == SHBUF__PROVIDER);
 }
 
 int shbuf__access(shbuf *sb, int mode) {
-        int r = sb->backend->set_mode(sb, mode & 0777);
-        return r < 0 ? r : shbuf__fifo_chmod(sb, mode & 0777);
+        return sb->backend->set_mode(&sb->map, mode & 0777);
 }
 
 int shbuf__set_spin(shbuf *sb, unsigned usec) {

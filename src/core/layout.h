@@ -2,9 +2,18 @@
  * The shared control block: what both processes map, byte for byte.
  *
  * Only fixed-width fields and offsets live here, never pointers, so the block
- * can be mapped at any address. The public shbuf_status holds unsigned longs,
- * so its size depends on the word size; the header records the word size and
- * an attach by a process with another word size is refused (EPROTO).
+ * can be mapped at any address; and all of it is untrusted: the other
+ * process can write any of it at any time, so everything read from it is
+ * validated before it is used.
+ *
+ * The ring is two positions, each written by one role only: the writer
+ * owns the head, the reader the tail (either process may take either
+ * role). A commit is a plain store to the owner's own cache line, never an
+ * atomic read-modify-write on a line the other process writes. The 0.0.3
+ * status block (shbuf_status) is not stored: it is a view computed from
+ * these fields (ring.c), and edits made to it under the status lock are
+ * written back into them. docs/design.md has the layout and the protocols
+ * that use it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -18,99 +27,126 @@
 #include "libshbuf/shbuf.h"
 
 #define SHBUF__MAGIC UINT32_C(0x46424853) /* "SHBF" in little-endian memory */
-#define SHBUF__LAYOUT_VERSION 2
+#define SHBUF__LAYOUT_VERSION 3
 #define SHBUF__CACHELINE 64
 #define SHBUF__BACKEND_AREA 96
 
 enum shbuf__side { SHBUF__PROVIDER = 0, SHBUF__CLIENT = 1 };
 
-/* Values of shbuf__peer.state. */
-enum shbuf__peer_state {
-        SHBUF__PEER_NONE = 0,     /* never attached */
-        SHBUF__PEER_ATTACHED = 1, /* attached, pid valid */
-        SHBUF__PEER_DETACHED = 2, /* left through shbuf_free() */
-};
-
-/*
- * One side of the buffer. Each side has its own cache line, so that the
- * waiting flag a sleeper sets does not bounce the other side's line.
- */
-struct shbuf__peer {
-        alignas(SHBUF__CACHELINE) _Atomic uint32_t pid;
-        _Atomic uint32_t state;
-        /* Set by this side before it sleeps; the other side clears it when it
-         * sends the wake-up, so one sleep costs at most one message. */
-        _Atomic uint32_t waiting;
-        /* Bumped by the other side when it notifies without committing
-         * (shbuf_notify(), reset, attach, detach). Commits show in the
-         * status block's counters instead, so that a commit writes no line
-         * but the lock's. */
-        _Atomic uint32_t events;
-        /* 1 while this side sleeps for space: wake it only once half the
-         * ring is free (hysteresis), not after every chunk the reader takes. */
-        _Atomic uint32_t wants_space;
-        /* Bumped each time this side makes a new wake-up FIFO, so that the
-         * other side knows to reopen it. */
-        _Atomic uint32_t fifo_gen;
-};
-
-/* Values of shbuf__peer.waiting: how the sleeper wants to be woken. */
-enum shbuf__wait_how {
-        SHBUF__WAIT_NONE = 0,
-        SHBUF__WAIT_CHANNEL = 1, /* a message through the backend */
-        SHBUF__WAIT_FIFO = 2,    /* a byte into its wake-up FIFO */
-};
-
-/*
- * The status lock, owner pid (0 = free), and what a waiter spins on: a
- * transfer in progress. producing is 1 from a write-side look that found
- * room (shbuf_write(), shbuf_get_write_pointer()) to the write commit,
- * consuming likewise on the read side. Both are written under the lock, so
- * keeping them here costs a commit nothing, and both are hints only: a
- * waiter spins (boundedly) while the transfer that will end its wait is
- * under way, instead of sleeping and costing both sides a wake-up.
- */
-struct shbuf__lock {
-        _Atomic uint32_t owner;
-        _Atomic uint16_t producing;
-        _Atomic uint16_t consuming;
-};
-
-struct shbuf__control {
-        /* Identification, written once by the provider before anyone else can
-         * attach, checked on every attach. */
+/* Identification, written once by the provider before anyone can attach,
+ * checked on every attach. */
+struct shbuf__header {
         _Atomic uint32_t magic;
         uint16_t layout_version;
         uint8_t word_size;  /* sizeof(unsigned long) of the creator */
         uint8_t backend_id; /* enum shbuf__backend_id */
         uint32_t control_size;
-        uint32_t status_offset;
+        uint32_t reserved0;
         uint64_t data_size;
         int32_t key;
-        uint32_t reserved;
-        /* Backend-private: object ids or names. Validated by the backend. */
+        uint32_t reserved1;
+        /* Backend-private: object ids, generations. Validated by the backend. */
         uint8_t backend_area[SHBUF__BACKEND_AREA];
+};
 
-        /* The lock and what it guards share one cache line (64 bytes on
-         * LP64): a commit moves one line between the cores, not two. */
-        alignas(SHBUF__CACHELINE) struct shbuf__lock lock;
-        shbuf_status status;
+/*
+ * One ring position and what goes with it, on a line of its own, written
+ * by the role's owner only (and by a status-lock holder while the ring is
+ * frozen). The position is an index in [0, 2S): the offset in the ring is
+ * pos mod S, and head - tail mod 2S is the length, so a full ring and an
+ * empty one differ without a division anywhere.
+ */
+struct shbuf__role {
+        alignas(SHBUF__CACHELINE) _Atomic uint64_t pos;
+        _Atomic uint64_t count; /* commits: write_count or read_count */
+        /* Tail only: bytes consumed since the last reset, at most S; the
+         * backlog is min(backlog_target, S - length, consumed). */
+        _Atomic uint64_t consumed;
+        /* The one-shot ignore flag of the 0.0.3 status block: set by a
+         * status-lock holder, cleared by the owner's next commit. */
+        _Atomic uint32_t ignore;
+};
 
-        /* Lockers sleeping on the lock. Written only under contention, so
-         * the unlocker's look at it hits a line both caches share. */
-        alignas(SHBUF__CACHELINE) _Atomic uint32_t lock_waiters;
-        _Atomic uint32_t lock_recoveries; /* dead holders' locks taken over */
-        struct shbuf__peer peer[2];
+/*
+ * What a role's owner is doing, on a line of its own so that marking costs
+ * the reader of the position nothing. BUSY is set for the length of every
+ * call of the role's direction: a status-lock holder waits for it to clear
+ * before it edits the ring. TRANSFER is set from a look that found
+ * something to do until its commit, which for the zero-copy API is another
+ * call: a waiter spins, boundedly, while the transfer it waits for is
+ * under way.
+ */
+struct shbuf__mark {
+        alignas(SHBUF__CACHELINE) _Atomic uint32_t word;
+};
+#define SHBUF__MARK_BUSY 1u     /* a call is under way */
+#define SHBUF__MARK_SIDE 2u     /* ... by the client (else the provider) */
+#define SHBUF__MARK_TRANSFER 4u /* a transfer is under way */
+#define SHBUF__MARK_CPU_SHIFT 8 /* the CPU + 1 it last ran on, 0 if unknown */
+
+/* Values of shbuf__side_block.state. */
+enum shbuf__side_state {
+        SHBUF__SIDE_NONE = 0,     /* never attached */
+        SHBUF__SIDE_ATTACHED = 1, /* attached, pid and tag valid */
+        SHBUF__SIDE_DETACHED = 2, /* left through shbuf_free() */
+};
+
+/*
+ * One side of the buffer (provider, client): who it is and how to wake it.
+ * The wait word is written by both sides: the sleeper sets WAITING, the
+ * waker sets PENDING when it sends, the sleeper clears PENDING when it took
+ * the wake-up. So at most one wake-up per direction is ever in flight, and
+ * no channel can fill, whatever the peer does.
+ */
+struct shbuf__side_block {
+        alignas(SHBUF__CACHELINE) _Atomic uint32_t pid;
+        _Atomic uint32_t state;  /* enum shbuf__side_state */
+        _Atomic uint32_t tag;    /* the attached handle's lock tag */
+        _Atomic uint32_t wait;   /* SHBUF__WAIT_* */
+        _Atomic uint32_t events; /* notifications that are not commits */
+};
+#define SHBUF__WAIT_WAITING 1u /* about to sleep, or asleep: wake me */
+#define SHBUF__WAIT_PENDING 2u /* a wake-up was sent and not taken yet */
+#define SHBUF__WAIT_SELECT 4u  /* ... through the select descriptor's source */
+#define SHBUF__WAIT_SPACE 8u   /* sleeps for space: wake when half the ring is free */
+
+/* The status lock: for direct access to the status, reset and zero. */
+struct shbuf__lock {
+        alignas(SHBUF__CACHELINE) _Atomic uint32_t owner; /* holder's tag | CONTENDED, 0 = free */
+        /* FROZEN while a holder edits the ring; THAW_P/THAW_C when a side
+         * found it frozen and wants to hear of the thaw; the epoch (above
+         * them) moves when a holder changed the ring, so that cached views
+         * of it are dropped. */
+        _Atomic uint32_t state;
+        _Atomic uint64_t backlog_target;
+        _Atomic uint32_t recoveries; /* dead holders' locks taken over */
+};
+#define SHBUF__LOCK_CONTENDED (1u << 31)
+#define SHBUF__LOCK_TAG_MASK (~SHBUF__LOCK_CONTENDED)
+#define SHBUF__STATE_FROZEN 1u
+#define SHBUF__STATE_THAW(side) (2u << (side)) /* 2: the provider, 4: the client */
+#define SHBUF__STATE_FLAGS 7u
+#define SHBUF__STATE_EPOCH 8u /* one epoch */
+
+/* Directions of a handle, and the role each one writes. */
+enum shbuf__dir { SHBUF__WRITE = 0, SHBUF__READ = 1 };
+
+struct shbuf__control {
+        alignas(SHBUF__CACHELINE) struct shbuf__header header;
+        struct shbuf__role head, tail;
+        struct shbuf__mark mark[2]; /* by enum shbuf__dir: the writer's, the reader's */
+        struct shbuf__side_block side[2];
+        struct shbuf__lock lock;
 };
 
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "atomic words must be plain 32-bit words");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic positions must be plain 64-bit words");
 _Static_assert(sizeof(struct shbuf__control) % SHBUF__CACHELINE == 0, "control block is whole lines");
-_Static_assert(sizeof(struct shbuf__lock) + sizeof(shbuf_status) <= SHBUF__CACHELINE,
-               "the lock and the status share a cache line");
+_Static_assert(sizeof(struct shbuf__role) == SHBUF__CACHELINE, "a position is one line");
 
 #define SHBUF__CONTROL_SIZE ((uint32_t) sizeof(struct shbuf__control))
 
-/* Fill in a fresh header for the creator. */
+/* Fill in a fresh header for the creator; the magic goes last. */
 void shbuf__control_init(struct shbuf__control *c, uint8_t backend_id, int32_t key, uint64_t data_size);
 
 /*
@@ -120,5 +156,8 @@ void shbuf__control_init(struct shbuf__control *c, uint8_t backend_id, int32_t k
  * Returns 0 or -EPROTO.
  */
 int shbuf__control_validate(const struct shbuf__control *c, uint64_t mapped_size, uint8_t backend_id);
+
+/* The largest ring the layout can describe (positions are indices below 2S). */
+#define SHBUF__SIZE_MAX (UINT64_C(1) << 62)
 
 #endif

@@ -1,110 +1,120 @@
 /*
- * The status lock.
+ * The status lock word.
  *
- * The lock word in the control block holds the owner's pid (0 when free), so
- * taking and releasing an uncontended lock is one atomic operation each and no
- * system call. Only a contended locker sleeps, on the backend's wait object
- * (the SysV semaphore, as ipcs shows it, or the POSIX backend's futex word);
- * the releaser wakes a sleeper only when the waiter count (lock_waiters, on
- * a line of its own) says there is one.
+ * The data path never takes this lock (see transfer.c); it is for direct
+ * access to the status (shbuf_status_lock()), reset and zero, so it is
+ * built for never hanging rather than for speed:
  *
- * A holder that died leaves its pid in the word. Sleepers wake up after 1,
- * 2, 4, ... up to LOCK_RECHECK_MS milliseconds while the lock stays taken and
- * take it over when the owner is dead, or at once when the word holds a pid
- * that is neither side's; the status is validated under the lock on every
- * use anyway, so a half-done update of a dead holder is caught as EPROTO
- * rather than trusted. The short first sleeps also bound what a word
- * changed behind our back (by a scribbling peer: no wake-up comes) costs.
- * These periodic wake-ups happen only while somebody waits for the lock.
+ *   - The word holds the holder's tag, a number unique to each handle
+ *     (not a pid: pids are recycled and mean nothing in another pid
+ *     namespace), plus a CONTENDED bit. Taking a free lock is one
+ *     compare-and-swap; a waiter sets CONTENDED and sleeps, and an unlock
+ *     that finds the bit set wakes one sleeper (a futex-style mutex). A
+ *     waiter killed in its sleep leaves at most the bit behind, which the
+ *     next unlock clears: there is no count to leak.
+ *   - Sleeps are short (1, 2, 4 ... 16 ms) and after each one the waiter
+ *     asks whether the holder is still there: a tag that is no side's
+ *     current one, or a side whose process died, is taken over at once; so
+ *     is our own tag when this handle does not hold the lock (a forked
+ *     child, a scribbling peer).
+ *   - Every wait is bounded (SHBUF__LOCK_WAIT_MS, or the caller's
+ *     deadline) and a signal ends it with EINTR: a stopped holder (SIGSTOP)
+ *     makes callers fail with ETIMEDOUT, never hang.
+ *
+ * A holder that died left the ring frozen: whoever takes the lock next
+ * thaws it (view.c). Its edits, made to its own view, die with it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
-#include <sched.h>
 
 #include "handle.h"
 
-#define LOCK_SPINS 200
-#define LOCK_RECHECK_MS 100
+#define LOCK_SPINS 100
+#define LOCK_NAP_MAX_MS 16
 
-static bool try_take(struct shbuf__lock *l, uint32_t me) {
-        uint32_t expected = 0;
-        return atomic_compare_exchange_strong_explicit(&l->owner, &expected, me, memory_order_seq_cst,
-                                                       memory_order_relaxed);
+static int sleep_on(shbuf *sb, _Atomic uint32_t *word, uint32_t expected, int timeout_ms) {
+        if (sb->backend->lock_sleep)
+                return sb->backend->lock_sleep(&sb->map, word, expected, timeout_ms);
+        return shbuf__os_futex_wait(word, expected, timeout_ms);
 }
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#elif defined(__aarch64__)
-        __asm__ __volatile__("yield");
-#endif
+static void wake_one(shbuf *sb, _Atomic uint32_t *word) {
+        if (sb->backend->lock_wake)
+                sb->backend->lock_wake(&sb->map, word);
+        else
+                shbuf__os_futex_wake(word, 1);
 }
 
-/*
- * May owner hold the lock? Only the two processes of the buffer can; any
- * other value was written by a corrupted or hostile peer and is treated as
- * a free lock, so that it cannot stall us until that pid happens to die.
- */
-static bool plausible_owner(shbuf *sb, uint32_t owner) {
-        const struct shbuf__control *c = sb->control;
-        return owner == sb->pid || owner == atomic_load(&c->peer[SHBUF__PROVIDER].pid) ||
-               owner == atomic_load(&c->peer[SHBUF__CLIENT].pid);
+/* Whether the holder's tag belongs to a live handle that really holds it. */
+static bool holder_alive(shbuf *sb, uint32_t tag) {
+        if (tag == sb->tag)
+                return atomic_load(&sb->lock_held);
+        return shbuf__tag_alive(sb, tag);
 }
 
-/* Take over the lock from a dead or impossible owner; true if we now hold it. */
-static bool take_over(shbuf *sb, bool check_alive) {
-        struct shbuf__lock *l = &sb->control->lock;
-        uint32_t owner = atomic_load(&l->owner);
-        if (owner == 0 || owner == sb->pid)
-                return false;
-        if (plausible_owner(sb, owner) && (!check_alive || shbuf__pid_alive(owner)))
-                return false;
-        if (!atomic_compare_exchange_strong(&l->owner, &owner, sb->pid))
-                return false;
-        atomic_fetch_add(&sb->control->lock_recoveries, 1);
-        return true;
-}
 
-int shbuf__lock(shbuf *sb) {
-        struct shbuf__lock *l = &sb->control->lock;
-        int r = 0;
+int shbuf__lock(shbuf *sb, int64_t deadline_ms) {
+        _Atomic uint32_t *word = &sb->control->lock.owner;
+        uint32_t free_word = 0;
 
-        if (try_take(l, sb->pid))
-                return 0;
-
-        /* The critical sections are a few dozen instructions, so a short
-         * spin usually beats going to sleep. */
+        if (deadline_ms < 0)
+                deadline_ms = shbuf__os_now_ms() + SHBUF__LOCK_WAIT_MS;
+        if (atomic_compare_exchange_strong(word, &free_word, sb->tag))
+                goto taken;
+        /* Held for a few microseconds by reset and by most status edits. */
         for (int i = 0; i < LOCK_SPINS; i++) {
                 cpu_relax();
-                if (atomic_load_explicit(&l->owner, memory_order_relaxed) == 0 && try_take(l, sb->pid))
-                        return 0;
+                free_word = 0;
+                if (atomic_load_explicit(word, memory_order_relaxed) == 0 &&
+                    atomic_compare_exchange_strong(word, &free_word, sb->tag))
+                        goto taken;
         }
 
-        atomic_fetch_add(&sb->control->lock_waiters, 1);
-        for (int sleep_ms = 1;; sleep_ms = sleep_ms * 2 > LOCK_RECHECK_MS ? LOCK_RECHECK_MS : sleep_ms * 2) {
-                if (try_take(l, sb->pid) || take_over(sb, false))
-                        break;
-                r = sb->backend->lock_sleep(sb, sleep_ms);
-                if (r < 0 && r != -ETIMEDOUT && r != -EINTR)
-                        break; /* the wait object is gone: do not spin */
-                bool timed_out = r == -ETIMEDOUT;
-                r = 0;
-                /* Held all this time: is the holder still there? */
-                if (timed_out && take_over(sb, true))
-                        break;
+        for (int nap = 1;; nap = nap * 2 > LOCK_NAP_MAX_MS ? LOCK_NAP_MAX_MS : nap * 2) {
+                uint32_t w = atomic_load(word);
+                uint32_t tag = w & SHBUF__LOCK_TAG_MASK;
+                /* Free, or held by nobody that can still release it: take it,
+                 * keeping CONTENDED, since others may sleep on it. */
+                bool dead = tag != 0 && !holder_alive(sb, tag);
+                if (tag == 0 || dead) {
+                        if (atomic_compare_exchange_strong(word, &w, sb->tag | SHBUF__LOCK_CONTENDED)) {
+                                /* It may have died with the ring frozen:
+                                 * every taker of the lock thaws it when
+                                 * done (view.c). */
+                                if (dead)
+                                        atomic_fetch_add(&sb->control->lock.recoveries, 1);
+                                goto taken;
+                        }
+                        continue;
+                }
+                if (!(w & SHBUF__LOCK_CONTENDED) &&
+                    !atomic_compare_exchange_strong(word, &w, w | SHBUF__LOCK_CONTENDED))
+                        continue;
+                int left = shbuf__ms_left(deadline_ms);
+                if (left == 0)
+                        return -ETIMEDOUT;
+                int r = sleep_on(sb, word, w | SHBUF__LOCK_CONTENDED, left < nap ? left : nap);
+                if (r == -EINTR || r == -EPIPE)
+                        return r;
         }
-        atomic_fetch_sub(&sb->control->lock_waiters, 1);
-        return r;
+taken:
+        sb->lock_thread = pthread_self();
+        atomic_store(&sb->lock_held, true);
+        return 0;
 }
 
 void shbuf__unlock(shbuf *sb) {
-        struct shbuf__lock *l = &sb->control->lock;
-
-        /* Both operations are sequentially consistent: a locker that
-         * registered as waiter before this load is woken, one that registers
-         * later sees the free lock in its next try_take(). */
-        atomic_store(&l->owner, 0);
-        if (atomic_load(&sb->control->lock_waiters) > 0)
-                (void) sb->backend->lock_wake(sb);
+        _Atomic uint32_t *word = &sb->control->lock.owner;
+        atomic_store(&sb->lock_held, false);
+        uint32_t w = atomic_load(word);
+        /* Release only what is ours: a lock taken over from us (a peer
+         * scribbled our tag away) belongs to its new holder. A waiter may
+         * set CONTENDED meanwhile: then try again. */
+        while ((w & SHBUF__LOCK_TAG_MASK) == sb->tag)
+                if (atomic_compare_exchange_strong(word, &w, 0)) {
+                        if (w & SHBUF__LOCK_CONTENDED)
+                                wake_one(sb, word);
+                        return;
+                }
 }

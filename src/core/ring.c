@@ -1,5 +1,5 @@
 /*
- * Ring arithmetic. See ring.h and SPEC §2 "Ring arithmetic".
+ * Ring arithmetic. See ring.h and the ring model in include/libshbuf/shbuf.h.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -105,4 +105,44 @@ void shbuf__ring_reset(struct shbuf__ring *r) {
         r->read_idx = 0;
         r->length = 0;
         r->backlog = 0;
+}
+
+int shbuf__pos_check(uint64_t size, uint64_t head, uint64_t tail) {
+        if (size == 0 || head >= 2 * size || tail >= 2 * size || shbuf__pos_distance(size, tail, head) > size)
+                return -EPROTO;
+        return 0;
+}
+
+int shbuf__ring_from_positions(struct shbuf__ring *ret, const struct shbuf__positions *p, uint64_t size) {
+        int rc = shbuf__pos_check(size, p->head, p->tail);
+        if (rc < 0)
+                return rc;
+        struct shbuf__ring r = {
+                .size = size,
+                .read_idx = shbuf__pos_offset(size, p->tail),
+                .length = shbuf__pos_distance(size, p->tail, p->head),
+                .backlog_target = p->backlog_target,
+                .write_count = p->write_count,
+                .read_count = p->read_count,
+                .ignore_read_inc = p->ignore_read_inc,
+                .ignore_write_inc = p->ignore_write_inc,
+        };
+        /* What was consumed and not written over since, at most the target:
+         * the same value 0.0.3's step-by-step rules keep (ring_consume(),
+         * ring_produce()), derived instead of stored, so that neither side
+         * writes a field the other one does. */
+        r.backlog = min64(min64(r.backlog_target, r.size - r.length), p->consumed);
+        *ret = r;
+        return 0;
+}
+
+void shbuf__ring_to_positions(const struct shbuf__ring *r, struct shbuf__positions *ret) {
+        ret->tail = r->read_idx;
+        ret->head = r->read_idx + r->length; /* below 2S: both terms are at most S */
+        ret->consumed = r->backlog;
+        ret->backlog_target = r->backlog_target;
+        ret->write_count = r->write_count;
+        ret->read_count = r->read_count;
+        ret->ignore_write_inc = r->ignore_write_inc;
+        ret->ignore_read_inc = r->ignore_read_inc;
 }

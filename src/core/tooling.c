@@ -8,40 +8,43 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "handle.h"
 
 /* Fill info from a mapped, validated control block. */
 static void describe(const struct shbuf__backend *b, const struct shbuf__control *c, shbuf_info *ret) {
-        const struct shbuf__peer *p = &c->peer[SHBUF__PROVIDER], *cl = &c->peer[SHBUF__CLIENT];
+        const struct shbuf__side_block *p = &c->side[SHBUF__PROVIDER], *cl = &c->side[SHBUF__CLIENT];
+        struct shbuf__positions pos;
         struct shbuf__ring ring;
 
         memset(ret, 0, sizeof(*ret));
         ret->attachments = -1; /* filled in from the backend's listing */
         strncpy(ret->backend, b->name, sizeof(ret->backend) - 1);
-        ret->key = c->key;
-        ret->size = (unsigned long) c->data_size;
-        memcpy(&ret->status, &c->status, sizeof(ret->status));
-        ret->status_valid = shbuf__ring_load(&ring, &ret->status, c->data_size) == 0;
-        if (atomic_load(&p->state) == SHBUF__PEER_ATTACHED) {
+        ret->key = c->header.key;
+        ret->size = (unsigned long) c->header.data_size;
+        shbuf__load_positions(c, &pos);
+        ret->status_valid = shbuf__ring_from_positions(&ring, &pos, c->header.data_size) == 0;
+        if (ret->status_valid)
+                shbuf__ring_store(&ring, &ret->status);
+        if (atomic_load(&p->state) == SHBUF__SIDE_ATTACHED) {
                 ret->provider_pid = atomic_load(&p->pid);
-                ret->provider_alive = shbuf__pid_alive((uint32_t) ret->provider_pid);
+                ret->provider_alive = ret->provider_pid <= INT32_MAX && shbuf__os_pid_alive((pid_t) ret->provider_pid);
         }
         ret->client_pid = atomic_load(&cl->pid);
-        ret->client_attached = atomic_load(&cl->state) == SHBUF__PEER_ATTACHED;
-        ret->client_alive = ret->client_attached && shbuf__pid_alive((uint32_t) ret->client_pid);
-        ret->lock_recoveries = atomic_load(&c->lock_recoveries);
+        ret->client_attached = atomic_load(&cl->state) == SHBUF__SIDE_ATTACHED;
+        ret->client_alive = ret->client_attached && ret->client_pid <= INT32_MAX &&
+                            shbuf__os_pid_alive((pid_t) ret->client_pid);
+        ret->lock_recoveries = atomic_load(&c->lock.recoveries);
 }
 
 static int inspect_on(const struct shbuf__backend *b, key_t key, shbuf_info *ret) {
-        shbuf probe = {.backend = b, .peer_pidfd = -1};
+        struct shbuf__map probe = {0};
         int r = b->attach_control(&probe, key);
         if (r < 0)
                 return r;
         r = shbuf__control_validate(probe.control, probe.control_size, b->id);
-        if (r == 0 && probe.control->key != (int32_t) key)
+        if (r == 0 && probe.control->header.key != (int32_t) key)
                 r = -EPROTO;
         if (r == 0)
                 describe(b, probe.control, ret);
@@ -131,34 +134,24 @@ int shbuf__list(shbuf_info **ret, size_t *count) {
  * a channel that no longer has anybody at the other end.
  */
 static bool evict_peers(const struct shbuf__backend *b, key_t key) {
-        shbuf probe = {.backend = b, .peer_pidfd = -1, .key = key};
+        struct shbuf__map probe = {0};
         bool found = false;
         if (b->attach_control(&probe, key) < 0)
                 return false;
         if (shbuf__control_validate(probe.control, probe.control_size, b->id) == 0 &&
-            probe.control->key == (int32_t) key) {
-                probe.size = probe.control->data_size;
+            probe.control->header.key == (int32_t) key) {
+                probe.data_size = probe.control->header.data_size;
                 found = b->attach_rest(&probe) == 0;
                 if (found)
                         for (int side = 0; side < 2; side++) {
-                                atomic_store(&probe.control->peer[side].state, SHBUF__PEER_DETACHED);
-                                atomic_fetch_add(&probe.control->peer[side].events, 1);
-                                (void) b->send(&probe, side);
+                                struct shbuf__side_block *s = &probe.control->side[side];
+                                atomic_store(&s->state, SHBUF__SIDE_DETACHED);
+                                atomic_fetch_add(&s->events, 1);
+                                shbuf__wake_side(b, &probe, side);
                         }
         }
         b->detach(&probe, false);
         return found;
-}
-
-/* Wake-up FIFOs left by sides that died with notification enabled. */
-void shbuf__remove_fifos(key_t key) {
-        for (int side = 0; side < 2; side++) {
-                char path[128];
-                struct stat st;
-                shbuf__fifo_path(path, sizeof(path), key, side);
-                if (lstat(path, &st) == 0 && S_ISFIFO(st.st_mode))
-                        unlink(path);
-        }
 }
 
 int shbuf__remove(key_t key, const char *backend) {
@@ -175,8 +168,6 @@ int shbuf__remove(key_t key, const char *backend) {
                  * removes the buffer itself, maybe before we get to it. */
                 if (found && (r == -ENOENT || r == -EIDRM || r == -EINVAL))
                         r = 0;
-                if (r == 0)
-                        shbuf__remove_fifos(key);
                 if (r != -ENOENT)
                         return r;
         }

@@ -1,0 +1,173 @@
+/*
+ * shbuf_wait(): block until the peer commits or notifies.
+ *
+ * A wait returns at once when anything is news to the calling thread
+ * (news.c), and otherwise spins while that can help (spin.c), pays a
+ * wake-up its own commits held back (wake.c), and sleeps: it arms its wait
+ * word, makes sure every commit of the peer either sees that or is seen
+ * by one more look, and sleeps in the wake-up channel (sleep.c) or, with
+ * notification enabled, on the select descriptor (select.c).
+ *
+ * The heavy fence that makes the last look safe is a global membarrier()
+ * where the system has one (os.h): then the peer's commits need no fence
+ * at all. Where it does not reach the peer, a commit made just before we
+ * armed might still sit in the peer's store buffer; so the first sleep of
+ * such a wait lasts at most GRACE_MS, far longer than any CPU keeps a
+ * store to itself, and looks once more before it sleeps for good.
+ *
+ * Several threads may wait on one handle. Only one of them sleeps in the
+ * channel (a wake-up wakes one receiver); the others sleep on a condition
+ * variable and are all woken when it returns, so one wake-up serves every
+ * waiter.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "handle.h"
+
+#define GRACE_MS 2
+#define ALIVE_CHECK_MS 200
+
+/* Objects removed behind our back (ipcrm, shm_unlink) wake nobody; a pair
+ * that keeps streaming sleeps often, so a check now and then before a
+ * sleep finds out soon, at a bounded cost. */
+static bool removed(shbuf *sb, bool force) {
+        int64_t now = shbuf__os_now_ms();
+        if (!force && now - sb->alive_checked_ms < ALIVE_CHECK_MS)
+                return atomic_load(&sb->peer.removed);
+        sb->alive_checked_ms = now;
+        if (sb->backend->check_alive(&sb->map) < 0)
+                atomic_store(&sb->peer.removed, true);
+        return atomic_load(&sb->peer.removed);
+}
+
+/*
+ * One sleep in the channel, by the thread that holds the receiver role:
+ * arm, the heavy fence, one more look, sleep. Returns 1 (woken or news), 0
+ * (the time ran out), -errno.
+ */
+static int sleep_once(shbuf *sb, int d, int64_t deadline, bool *graced) {
+        uint32_t how = d == SHBUF__WRITE && atomic_load(&sb->dir[d].space_low) ? SHBUF__WAIT_SPACE : 0;
+        shbuf__wait_arm(sb, how);
+        bool reached = shbuf__heavy_fence();
+        if (shbuf__news(sb, d)) {
+                shbuf__wait_disarm(sb, false);
+                return 1;
+        }
+        if (removed(sb, false)) {
+                shbuf__wait_disarm(sb, false);
+                return -EPIPE;
+        }
+        int64_t until = deadline;
+        if (!reached && !*graced) {
+                int64_t grace = shbuf__os_now_ms() + GRACE_MS;
+                if (until < 0 || grace < until) {
+                        until = grace;
+                        *graced = true;
+                }
+        }
+        int r = shbuf__sleep_channel(sb, until);
+        shbuf__wait_disarm(sb, r == 1);
+        return r;
+}
+
+/*
+ * The receiver's turn, without sb->mutex: spin, pay what we owe, sleep
+ * once. 1: look again; 0: the time ran out; -errno.
+ */
+static int turn(shbuf *sb, int d, int64_t deadline, bool *graced) {
+        if (shbuf__spin_wait(sb, d, deadline))
+                return 1;
+        shbuf__pay_owed_wake(sb);
+        pthread_mutex_lock(&sb->mutex);
+        int r;
+        if (sb->select)
+                r = shbuf__select_sleep(sb, deadline);
+        else
+                r = -EAGAIN;
+        pthread_mutex_unlock(&sb->mutex);
+        if (r == -EAGAIN)
+                r = sleep_once(sb, d, deadline, graced);
+        return r;
+}
+
+/* With sb->mutex held: wait for the receiver's turn to end, or the deadline. */
+static void await_receiver(shbuf *sb, int64_t deadline) {
+        uint64_t gen = sb->wake_gen;
+        while (sb->receiving && sb->wake_gen == gen) {
+                int left = shbuf__ms_left(deadline);
+                if (left < 0) {
+                        pthread_cond_wait(&sb->cond, &sb->mutex);
+                        continue;
+                }
+                if (left == 0)
+                        return;
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                ts.tv_sec += left / 1000;
+                ts.tv_nsec += (long) (left % 1000) * 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&sb->cond, &sb->mutex, &ts);
+        }
+}
+
+int shbuf__wait(shbuf *sb, int timeout_ms) {
+        int64_t deadline = timeout_ms < 0 ? -1 : shbuf__os_now_ms() + timeout_ms;
+        int d = shbuf__last_dir(sb);
+        bool graced = false, woke = false;
+        int r;
+
+        if (d < 0) {
+                /* This thread never looked: anything there is news to it.
+                 * From now on it waits for either role to move. */
+                shbuf__note_both(sb, atomic_load(&sb->control->head.count), atomic_load(&sb->control->tail.count));
+                return 0;
+        }
+        pthread_mutex_lock(&sb->mutex);
+        for (;;) {
+                if (shbuf__news(sb, d)) {
+                        shbuf__take_news(sb, d);
+                        r = 0;
+                        break;
+                }
+                /* After a wake-up with no news, ask the peer's pidfd: its
+                 * readiness may be what ended the sleep. */
+                shbuf__peer_refresh(sb);
+                if (shbuf__peer_gone(sb, woke) || atomic_load(&sb->peer.removed)) {
+                        r = -EPIPE;
+                        break;
+                }
+                if (shbuf__ms_left(deadline) == 0) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                if (sb->receiving) {
+                        await_receiver(sb, deadline);
+                        continue;
+                }
+                sb->receiving = true;
+                sb->receiver = pthread_self();
+                pthread_mutex_unlock(&sb->mutex);
+                r = turn(sb, d, deadline, &graced);
+                /* Woken with nothing new: were the objects removed? */
+                if (r == -EPIPE || (r == 1 && !shbuf__news(sb, d) && removed(sb, true))) {
+                        atomic_store(&sb->peer.removed, true);
+                        r = -EPIPE;
+                }
+                woke = true;
+                pthread_mutex_lock(&sb->mutex);
+                sb->receiving = false;
+                sb->wake_gen++;
+                pthread_cond_broadcast(&sb->cond);
+                if (r < 0)
+                        break;
+                /* 1 or 0: the next round sorts out why. */
+        }
+        pthread_mutex_unlock(&sb->mutex);
+        return r;
+}

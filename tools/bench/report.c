@@ -376,8 +376,13 @@ void bench_print_json(void) {
         json_num(bench_cfg.window_s);
         printf(", \"verify_window_s\": ");
         json_num(bench_cfg.verify_window_s);
-        printf(", \"round_trips\": %llu, \"round_trip_bytes\": %d},\n",
+        printf(", \"round_trips\": %llu, \"round_trip_bytes\": %d, \"sizes\": [",
                (unsigned long long) bench_cfg.pp_round_trips, BENCH_PP_BYTES);
+        uint64_t sizes[BENCH_MAX_SIZES];
+        int nsizes = stream_sizes(sizes);
+        for (int i = 0; i < nsizes; i++)
+                printf("%s%llu", i ? ", " : "", (unsigned long long) sizes[i]);
+        printf("]},\n");
         printf("  \"transports\": [");
         for (int i = 0; bench_transports[i]; i++) {
                 printf(i ? ",\n    " : "\n    ");

@@ -205,7 +205,8 @@ static int parse_args(int argc, char **argv) {
                         usage();
                         return 1;
                 default:
-                        return util_bad_option(c, argv);
+                        util_bad_option(c, argv);
+                        return -1;
                 }
         }
         if (r != 0)

@@ -75,12 +75,22 @@ static uint64_t *alloc_msg(size_t n) {
 /*
  * Clock reads cost tens of nanoseconds, as much as moving a small message
  * through a fast transport, so the loops read the clock every `batch`
- * messages, with batch adapted to keep reads tens of microseconds apart.
+ * messages, with batch adapted to keep reads tens of microseconds apart,
+ * and never more than 256 KiB apart: a transport that blocks must not
+ * carry a side far past its deadline.
  */
+#define PACER_MAX_BYTES (256 * 1024)
+
 struct pacer {
-        unsigned batch, left;
+        unsigned batch, left, max;
         double last;
 };
+
+static void pacer_init(struct pacer *p, size_t msg, double now) {
+        p->batch = p->left = 1;
+        p->max = msg >= PACER_MAX_BYTES ? 1 : (unsigned) (PACER_MAX_BYTES / msg);
+        p->last = now;
+}
 
 static bool pacer_due(struct pacer *p) {
         return --p->left == 0;
@@ -88,10 +98,10 @@ static bool pacer_due(struct pacer *p) {
 
 static void pacer_next(struct pacer *p, double now) {
         double gap = now - p->last;
-        if (gap < 20e-6 && p->batch < 4096)
+        if (gap > 200e-6)
+                p->batch = 1;
+        else if (gap < 20e-6 && p->batch * 2 <= p->max)
                 p->batch *= 2;
-        else if (gap > 200e-6 && p->batch > 1)
-                p->batch /= 2;
         p->last = now;
         p->left = p->batch;
 }
@@ -133,7 +143,8 @@ static int produce(struct bench_end *e, bool verify, struct bench_msg *out) {
         double t0 = bench_now();
         double warm_end = t0 + (verify ? 0 : bench_cfg.warm_s);
         double end = warm_end + (verify ? bench_cfg.verify_window_s : bench_cfg.window_s);
-        struct pacer pace = {.batch = 1, .left = 1, .last = t0};
+        struct pacer pace;
+        pacer_init(&pace, n, t0);
         struct bench_window win = {0};
         bool in_window = false;
         uint64_t seq = 0, seq0 = 0;
@@ -147,7 +158,8 @@ static int produce(struct bench_end *e, bool verify, struct bench_msg *out) {
                                 in_window = true;
                                 seq0 = seq;
                         }
-                        if (now >= end)
+                        /* At least one batch in the window, to count. */
+                        if (now >= end && seq > seq0)
                                 break;
                         pacer_next(&pace, now);
                 }
@@ -172,7 +184,8 @@ static int consume(struct bench_end *e, bool verify, struct bench_msg *out) {
                 return bench_fail(e, ENOMEM, "out of memory");
 
         double warm_end = 0, t0 = 0;
-        struct pacer pace = {.batch = 1, .left = 1};
+        struct pacer pace;
+        pacer_init(&pace, n, 0); /* again when the first message arrives */
         struct bench_window win = {0};
         bool in_window = false;
         uint64_t seq = 0, seq0 = 0;
@@ -186,8 +199,9 @@ static int consume(struct bench_end *e, bool verify, struct bench_msg *out) {
                 if ((r = check(e, m, nw, seq, verify)) < 0)
                         break;
                 if (seq == 0) {
-                        pace.last = bench_now();
-                        warm_end = pace.last + (verify ? 0 : bench_cfg.warm_s);
+                        double now = bench_now();
+                        pacer_init(&pace, n, now);
+                        warm_end = now + (verify ? 0 : bench_cfg.warm_s);
                         continue;
                 }
                 if (!in_window && pacer_due(&pace)) {

@@ -35,7 +35,9 @@ def rate(v):
 
 
 def num(v):
-    return "–" if v is None else "%.3g" % v
+    if v is None:
+        return "–"
+    return "%.0f" % v if v >= 1000 else "%.3g" % v
 
 
 def times(v):

@@ -35,9 +35,10 @@ report.
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
-import json
 import math
 import sys
+
+from bench_report import load, median, size_text
 
 PROG = "bench-check"
 MIN_ROUNDS = 5
@@ -67,26 +68,10 @@ def die(msg):
     sys.exit(2)
 
 
-def size_text(n):
-    if n >= 1 << 20 and n % (1 << 20) == 0:
-        return "%d MiB" % (n >> 20)
-    if n >= 1024 and n % 1024 == 0:
-        return "%d KiB" % (n >> 10)
-    return "%d B" % n
-
-
 def num(v):
     if v is None or not math.isfinite(v):
         return "-"
     return "%.3g" % v
-
-
-def median(vals):
-    vals = sorted(v for v in vals if v is not None and math.isfinite(v))
-    if not vals:
-        return None
-    k = len(vals)
-    return vals[k // 2] if k % 2 else (vals[k // 2 - 1] + vals[k // 2]) / 2
 
 
 class Report:
@@ -237,13 +222,7 @@ def main():
     args = [a for a in args if a != "--markdown"]
     if len(args) != 1 or args[0].startswith("-"):
         die("usage: bench-check.py [--markdown] REPORT.json")
-    try:
-        with open(args[0]) as f:
-            raw = json.load(f)
-    except (OSError, ValueError) as e:
-        die("cannot read %s: %s" % (args[0], e))
-    if raw.get("tool") != "shbuf bench" or raw.get("format") != 2:
-        die("%s is not a report of this shbuf bench (format 2)" % args[0])
+    raw = load(args[0], PROG)
     rep = Report(raw)
     rows, summary = check(rep)
     (print_markdown if markdown else print_text)(rep, rows, summary)

@@ -36,13 +36,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/bench-plot.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
 # Python reads the report and writes the data and the gnuplot script.
-python3 - "$report" "$work" "$prefix" <<'EOF'
-import json, math, sys
+PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" python3 - "$report" "$work" "$prefix" <<'EOF'
+import sys
+
+from bench_report import load, size_text
 
 report, work, prefix = sys.argv[1:4]
-rep = json.load(open(report))
-if rep.get("tool") != "shbuf bench" or rep.get("format") != 2:
-    sys.exit("bench-plot: %s is not a report of this shbuf bench (format 2)" % report)
+rep = load(report, "bench-plot")
 
 
 def style(name):
@@ -98,17 +98,9 @@ for i, name in enumerate(names):
 sizes = sorted({s for v in series.values() for s, _, _ in v})
 
 
-def size_label(n):
-    if n >= 1 << 20 and n % (1 << 20) == 0:
-        return "%d MiB" % (n >> 20)
-    if n >= 1024 and n % 1024 == 0:
-        return "%d KiB" % (n >> 10)
-    return "%d B" % n
-
-
 gp = []
 if plots:
-    xtics = ", ".join('"%s" %d' % (size_label(s), s) for s in sizes)
+    xtics = ", ".join('"%s" %d' % (size_text(s), s) for s in sizes)
     gp += [
         'set terminal pngcairo noenhanced size 1400,650 font "sans,10"',
         "set output %s" % gp_str(prefix + "-throughput.png"),

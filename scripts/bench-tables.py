@@ -11,17 +11,9 @@ round trips. Goals are not judged here (scripts/bench-check.py does).
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
-import json
-import math
 import sys
 
-
-def size_text(n):
-    if n >= 1 << 20 and n % (1 << 20) == 0:
-        return "%d MiB" % (n >> 20)
-    if n >= 1024 and n % 1024 == 0:
-        return "%d KiB" % (n >> 10)
-    return "%d B" % n
+from bench_report import load, median, size_text
 
 
 def rate(v):
@@ -44,21 +36,10 @@ def times(v):
     return "%.0f" % v if v >= 10 else "%.2g" % v
 
 
-def median(vals):
-    vals = sorted(v for v in vals if v is not None and math.isfinite(v))
-    if not vals:
-        return None
-    k = len(vals)
-    return vals[k // 2] if k % 2 else (vals[k // 2 - 1] + vals[k // 2]) / 2
-
-
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: bench-tables.py REPORT.json")
-    with open(sys.argv[1]) as f:
-        rep = json.load(f)
-    if rep.get("tool") != "shbuf bench" or rep.get("format") != 2:
-        sys.exit("bench-tables: %s is not a report of this shbuf bench (format 2)" % sys.argv[1])
+    rep = load(sys.argv[1], "bench-tables")
 
     tp = {(m["name"], m["size"]): m for m in rep["throughput"]}
     names = list(dict.fromkeys(m["name"] for m in rep["throughput"]))

@@ -18,6 +18,8 @@ prog=bench_test
 shbuf=${1:?usage: bench_test.sh SHBUF [CC]}
 cc=${2:-}
 scripts=$(cd "$(dirname "$0")/../../scripts" && pwd)
+# The scripts share a module; no bytecode for it in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/shbuf-bench-test.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 

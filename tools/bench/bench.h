@@ -183,6 +183,12 @@ bool bench_retry(int err);
  * does (streaming stores for large copies where the library uses them). */
 void bench_copy_in(unsigned char *dst, const unsigned char *src, size_t n);
 
+/* For transports that meet at a name in the file system (a FIFO, a Unix
+ * socket): prepare names l->path DIR/PREFIX<n> in the run's private
+ * directory, cleanup removes it. */
+int bench_path_prepare(struct bench_link *l, const char *prefix, char *err, size_t errlen);
+int bench_path_cleanup(struct bench_link *l, bool ok, char *err, size_t errlen);
+
 /* "64 B", "4 KiB", "1 MiB". */
 const char *bench_size_text(uint64_t n, char *buf, size_t len);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 /* The library's own streaming copy, shared on purpose (see bench_copy_in()). */
@@ -61,6 +62,24 @@ void bench_copy_in(unsigned char *dst, const unsigned char *src, size_t n) {
         }
 #endif
         memcpy(dst, src, n);
+}
+
+int bench_path_prepare(struct bench_link *l, const char *prefix, char *err, size_t errlen) {
+        static unsigned seq;
+        int n = snprintf(l->path, sizeof(l->path), "%s/%s%u", bench_cfg.tmpdir, prefix, seq++);
+        if (n < 0 || (size_t) n >= sizeof(l->path)) {
+                snprintf(err, errlen, "the name of a %s in %s is too long", prefix, bench_cfg.tmpdir);
+                l->path[0] = '\0';
+                return -ENAMETOOLONG;
+        }
+        return 0;
+}
+
+int bench_path_cleanup(struct bench_link *l, bool ok, char *err, size_t errlen) {
+        if (l->path[0])
+                unlink(l->path);
+        l->path[0] = '\0';
+        return 0;
 }
 
 static int cmp_double(const void *a, const void *b) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "util.h"
 
 /* ---- figures per case ------------------------------------------------------ */
 
@@ -26,33 +27,26 @@ static int round_values(const struct bench_case *c, field_fn f, int arg, double 
 }
 
 static double f_msgs(const struct bench_case *c, const struct bench_sample *s, int arg) {
-        (void) c;
-        (void) arg;
         return s->msgs_per_s;
 }
 
 static double f_gbs(const struct bench_case *c, const struct bench_sample *s, int arg) {
-        (void) arg;
         return s->msgs_per_s * (double) c->size / 1e9;
 }
 
 static double f_rtt(const struct bench_case *c, const struct bench_sample *s, int q) {
-        (void) c;
         return s->rtt_us[q];
 }
 
 static double f_syscalls(const struct bench_case *c, const struct bench_sample *s, int side) {
-        (void) c;
         return s->syscalls[side];
 }
 
 static double f_switches(const struct bench_case *c, const struct bench_sample *s, int side) {
-        (void) c;
         return s->switches[side];
 }
 
 static double f_cpu(const struct bench_case *c, const struct bench_sample *s, int side) {
-        (void) c;
         return s->cpu_us[side];
 }
 
@@ -234,20 +228,6 @@ void bench_print_table(void) {
 
 /* ---- JSON -------------------------------------------------------------------- */
 
-static void json_str(const char *s) {
-        putchar('"');
-        for (; s && *s; s++) {
-                unsigned char ch = (unsigned char) *s;
-                if (ch == '"' || ch == '\\')
-                        printf("\\%c", ch);
-                else if (ch < 0x20)
-                        printf("\\u%04x", ch);
-                else
-                        putchar(ch);
-        }
-        putchar('"');
-}
-
 static void json_num(double v) {
         if (isfinite(v))
                 printf("%.6g", v);
@@ -276,25 +256,25 @@ static void json_stats(const char *key, const struct bench_case *c, field_fn f, 
 static void json_common(const struct bench_case *c) {
         static const char *const waits[] = {"shbuf_wait", "select", "spin"};
         printf("    {\"name\": ");
-        json_str(c->name);
+        util_json_string(c->name);
         printf(", \"transport\": ");
-        json_str(c->tr->name);
+        util_json_string(c->tr->name);
         printf(", \"backend\": ");
         if (c->backend)
-                json_str(c->backend);
+                util_json_string(c->backend);
         else
                 printf("null");
         printf(", \"wait\": ");
         if (c->backend)
-                json_str(waits[c->wait]);
+                util_json_string(waits[c->wait]);
         else
                 printf("null");
         printf(", \"size\": %llu, \"capacity\": %llu,\n      \"config\": ", (unsigned long long) c->size,
                (unsigned long long) c->capacity);
-        json_str(c->config);
+        util_json_string(c->config);
         printf(", \"verified\": %s, \"error\": ", c->verified && !c->failed ? "true" : "false");
         if (c->failed)
-                json_str(c->err);
+                util_json_string(c->err);
         else
                 printf("null");
 }
@@ -360,16 +340,16 @@ void bench_print_json(void) {
                bench_cfg.quick ? "quick" : "full");
         printf("  \"rounds\": %d,\n  \"date\": \"%s\",\n", bench_cfg.rounds, date);
         printf("  \"machine\": {\"cpus\": %ld, \"cpu\": ", sysconf(_SC_NPROCESSORS_ONLN));
-        json_str(cpu);
+        util_json_string(cpu);
         printf(", \"kernel\": ");
-        json_str(u.release);
+        util_json_string(u.release);
         printf("},\n  \"backends\": [");
         for (int i = 0; i < bench_cfg.nbackends; i++) {
                 printf(i ? ", " : "");
-                json_str(bench_cfg.backends[i]);
+                util_json_string(bench_cfg.backends[i]);
         }
         printf("],\n  \"syscall_counting\": ");
-        json_str(bench_counters_method());
+        util_json_string(bench_counters_method());
         printf(",\n  \"params\": {\"warmup_s\": ");
         json_num(bench_cfg.warm_s);
         printf(", \"window_s\": ");
@@ -387,9 +367,9 @@ void bench_print_json(void) {
         for (int i = 0; bench_transports[i]; i++) {
                 printf(i ? ",\n    " : "\n    ");
                 printf("{\"name\": ");
-                json_str(bench_transports[i]->name);
+                util_json_string(bench_transports[i]->name);
                 printf(", \"title\": ");
-                json_str(bench_transports[i]->title);
+                util_json_string(bench_transports[i]->title);
                 printf(", \"built\": true, \"latency\": %s}",
                        bench_transports[i]->stream_only ? "false" : "true");
         }
@@ -397,9 +377,9 @@ void bench_print_json(void) {
         for (int i = 0; bench_skipped[i].name; i++) {
                 printf(i ? ",\n    " : "\n    ");
                 printf("{\"name\": ");
-                json_str(bench_skipped[i].name);
+                util_json_string(bench_skipped[i].name);
                 printf(", \"reason\": ");
-                json_str(bench_skipped[i].reason);
+                util_json_string(bench_skipped[i].reason);
                 printf("}");
         }
         printf(bench_skipped[0].name ? "\n  ],\n" : "],\n");

@@ -21,17 +21,12 @@ static size_t slots(const struct bench_case *c) {
 
 static int bmq_prepare(struct bench_link *l, char *err, size_t len) {
         static unsigned seq;
-        (void) err;
-        (void) len;
         /* A name in /dev/shm that says whose it is. */
         snprintf(l->path, sizeof(l->path), "shbuf-bench-%d-%u", (int) getpid(), seq++);
         return 0;
 }
 
 static int bmq_cleanup(struct bench_link *l, bool ok, char *err, size_t len) {
-        (void) ok;
-        (void) err;
-        (void) len;
         if (l->path[0])
                 (void) bench_bmq_remove(l->path);
         return 0;

@@ -227,24 +227,12 @@ const struct bench_transport bench_tr_vmsplice = {
 /* ---- FIFO ------------------------------------------------------------------ */
 
 static int fifo_prepare(struct bench_link *l, char *err, size_t len) {
-        static unsigned seq;
-        snprintf(l->path, sizeof(l->path), "%s/fifo%u", bench_cfg.tmpdir, seq++);
-        if (mkfifo(l->path, 0600) < 0) {
-                int r = prepare_fail(err, len, "mkfifo");
+        int r = bench_path_prepare(l, "fifo", err, len);
+        if (r == 0 && mkfifo(l->path, 0600) < 0) {
+                r = prepare_fail(err, len, "mkfifo");
                 l->path[0] = '\0';
-                return r;
         }
-        return 0;
-}
-
-static int fifo_cleanup(struct bench_link *l, bool ok, char *err, size_t len) {
-        (void) ok;
-        (void) err;
-        (void) len;
-        if (l->path[0])
-                unlink(l->path);
-        l->path[0] = '\0';
-        return 0;
+        return r;
 }
 
 static int fifo_open(struct bench_end *e) {
@@ -264,7 +252,6 @@ static int fifo_open(struct bench_end *e) {
 }
 
 static void fifo_describe(const struct bench_link *l, char *buf, size_t len) {
-        (void) l;
         snprintf(buf, len, "mkfifo(), default capacity; write() and read()");
 }
 
@@ -273,7 +260,7 @@ const struct bench_transport bench_tr_fifo = {
         .title = "FIFO (named pipe)",
         .stream_only = true,
         .prepare = fifo_prepare,
-        .cleanup = fifo_cleanup,
+        .cleanup = bench_path_cleanup,
         .open = fifo_open,
         .send = fd_send,
         .recv = fd_recv,

@@ -35,20 +35,7 @@ struct nng_end {
 };
 
 static int nng_prepare(struct bench_link *l, char *err, size_t len) {
-        static unsigned seq;
-        (void) err;
-        (void) len;
-        snprintf(l->path, sizeof(l->path), "%s/nng%u", bench_cfg.tmpdir, seq++);
-        return 0;
-}
-
-static int nng_cleanup(struct bench_link *l, bool ok, char *err, size_t len) {
-        (void) ok;
-        (void) err;
-        (void) len;
-        if (l->path[0])
-                unlink(l->path);
-        return 0;
+        return bench_path_prepare(l, "nng", err, len);
 }
 
 static int nng_fail(struct bench_end *e, const char *what, int rv) {
@@ -110,7 +97,6 @@ static void pipeline_close(struct bench_end *e) {
 }
 
 static void pipeline_describe(const struct bench_link *l, char *buf, size_t len) {
-        (void) l;
         snprintf(buf, len,
                  "NNG %s pipeline (PUSH/PULL) over ipc://, default queues, no message size limit; "
                  "nng_send(), "
@@ -122,7 +108,7 @@ const struct bench_transport bench_tr_nng_pipeline = {
         .name = "nng-pipeline",
         .title = "NNG pipeline, ipc://",
         .prepare = nng_prepare,
-        .cleanup = nng_cleanup,
+        .cleanup = bench_path_cleanup,
         .open = pipeline_open,
         .send = pipeline_send,
         .recv = pipeline_recv,

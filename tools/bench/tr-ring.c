@@ -41,9 +41,6 @@ static int ring_prepare(struct bench_link *l, char *err, size_t len) {
 }
 
 static int ring_cleanup(struct bench_link *l, bool ok, char *err, size_t len) {
-        (void) ok;
-        (void) err;
-        (void) len;
         if (l->mem)
                 munmap(l->mem, l->mem_len);
         l->mem = NULL;

@@ -130,46 +130,56 @@ static long copy_recv(struct bench_end *e, unsigned char *p, size_t n) {
         }
 }
 
-static long zc_send(struct bench_end *e, const unsigned char *p, size_t n) {
+/* The zero-copy pointer of this end (write or read) with its contiguous
+ * bytes (room or data) in *ret_len, waiting while there are none. */
+static unsigned char *zc_span(struct bench_end *e, unsigned long *ret_len, long *ret_err) {
         struct sb_end *s = e->priv;
         for (;;) {
-                unsigned long l;
-                unsigned char *q = shbuf_get_write_pointer(s->sb, &l);
-                if (!q)
-                        return bench_fail(e, errno, "shbuf_get_write_pointer: %s", strerror(errno));
-                if (l == 0) {
-                        int err = sb_block(e);
-                        if (err < 0)
-                                return err;
-                        continue;
+                unsigned char *q = e->sender ? shbuf_get_write_pointer(s->sb, ret_len)
+                                             : shbuf_get_read_pointer(s->sb, ret_len);
+                if (!q) {
+                        *ret_err =
+                                bench_fail(e, errno, "%s: %s",
+                                           e->sender ? "shbuf_get_write_pointer" : "shbuf_get_read_pointer",
+                                           strerror(errno));
+                        return NULL;
                 }
-                size_t m = l < n ? l : n;
-                bench_copy_in(q, p, m);
-                if (shbuf_inc_write_pointer(s->sb, m) < 0)
-                        return bench_fail(e, errno, "shbuf_inc_write_pointer: %s", strerror(errno));
-                return (long) m;
+                if (*ret_len > 0)
+                        return q;
+                int err = sb_block(e);
+                if (err < 0) {
+                        *ret_err = err;
+                        return NULL;
+                }
         }
+}
+
+static long zc_send(struct bench_end *e, const unsigned char *p, size_t n) {
+        struct sb_end *s = e->priv;
+        unsigned long l;
+        long err;
+        unsigned char *q = zc_span(e, &l, &err);
+        if (!q)
+                return err;
+        size_t m = l < n ? l : n;
+        bench_copy_in(q, p, m);
+        if (shbuf_inc_write_pointer(s->sb, m) < 0)
+                return bench_fail(e, errno, "shbuf_inc_write_pointer: %s", strerror(errno));
+        return (long) m;
 }
 
 static long zc_recv(struct bench_end *e, unsigned char *p, size_t n) {
         struct sb_end *s = e->priv;
-        for (;;) {
-                unsigned long l;
-                const unsigned char *q = shbuf_get_read_pointer(s->sb, &l);
-                if (!q)
-                        return bench_fail(e, errno, "shbuf_get_read_pointer: %s", strerror(errno));
-                if (l == 0) {
-                        int err = sb_block(e);
-                        if (err < 0)
-                                return err;
-                        continue;
-                }
-                size_t m = l < n ? l : n;
-                memcpy(p, q, m);
-                if (shbuf_inc_read_pointer(s->sb, m) < 0)
-                        return bench_fail(e, errno, "shbuf_inc_read_pointer: %s", strerror(errno));
-                return (long) m;
-        }
+        unsigned long l;
+        long err;
+        const unsigned char *q = zc_span(e, &l, &err);
+        if (!q)
+                return err;
+        size_t m = l < n ? l : n;
+        memcpy(p, q, m);
+        if (shbuf_inc_read_pointer(s->sb, m) < 0)
+                return bench_fail(e, errno, "shbuf_inc_read_pointer: %s", strerror(errno));
+        return (long) m;
 }
 
 /* A buffer still there after both sides freed their handles was left

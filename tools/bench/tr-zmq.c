@@ -27,21 +27,7 @@ static int hwm(const struct bench_case *c) {
 }
 
 static int zmq_prepare(struct bench_link *l, char *err, size_t len) {
-        static unsigned seq;
-        (void) err;
-        (void) len;
-        snprintf(l->path, sizeof(l->path), "%s/zmq%u", bench_cfg.tmpdir, seq++);
-        return 0;
-}
-
-/* Removes the socket, which ZeroMQ leaves behind when a side is killed. */
-static int zmq_cleanup(struct bench_link *l, bool ok, char *err, size_t len) {
-        (void) ok;
-        (void) err;
-        (void) len;
-        if (l->path[0])
-                unlink(l->path);
-        return 0;
+        return bench_path_prepare(l, "zmq", err, len);
 }
 
 static int zmq_fail(struct bench_end *e, const char *what) {
@@ -136,7 +122,7 @@ const struct bench_transport bench_tr_zmq_pushpull = {
         .name = "zmq-pushpull",
         .title = "ZeroMQ PUSH/PULL, ipc://",
         .prepare = zmq_prepare,
-        .cleanup = zmq_cleanup,
+        .cleanup = bench_path_cleanup,
         .open = pushpull_open,
         .send = zmq_send_msg,
         .recv = zmq_recv_msg,
@@ -148,7 +134,7 @@ const struct bench_transport bench_tr_zmq_pair = {
         .name = "zmq-pair",
         .title = "ZeroMQ PAIR, ipc://",
         .prepare = zmq_prepare,
-        .cleanup = zmq_cleanup,
+        .cleanup = bench_path_cleanup,
         .open = pair_open,
         .send = zmq_send_msg,
         .recv = zmq_recv_msg,

@@ -119,7 +119,9 @@ struct bench_transport {
          * measurement succeeded, so anything left behind is an error worth
          * reporting (then 0 or -1 with err filled in). */
         int (*cleanup)(struct bench_link *l, bool ok, char *err, size_t errlen);
-        /* In a side. open and close are called once per end. send moves 1 to
+        /* In a side. open and close are called once per end, close also
+         * after a failed open (so it must cope with a half-open end, and
+         * with e->priv still NULL). send moves 1 to
          * n bytes and returns the count, or -errno; recv the same into p.
          * Both block until they can move something. Transports that keep
          * message boundaries move whole messages of exactly n bytes. */

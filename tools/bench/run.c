@@ -143,10 +143,10 @@ static _Noreturn void side_main(struct pair *p, int role, int res_fd, int go_fd)
         /* The creating side opens link 0 first, the other side too: a
          * transport that waits for its peer while opening (a FIFO) is only
          * used for streams, which have one link. */
+        /* An end whose open failed is closed too: close() copes with
+         * whatever open() got done. */
         for (; opened < p->nlinks && r == 0; opened++)
                 r = p->c->tr->open(&ends[opened]);
-        if (r < 0)
-                opened--;
         for (int i = 0; i < p->nlinks; i++) {
                 out.tokens[i] = p->link[i].token;
                 /* The other side's descriptors: closed, so that end of file

@@ -1,15 +1,16 @@
 #!/bin/sh
-# Plot a `shbuf bench --json` report: one PNG with the per-goal figures.
+# Plot a `shbuf bench --json` report: two PNG pictures.
 #
-# Usage: scripts/bench-plot.sh REPORT.json [OUT.png]
+# Usage: scripts/bench-plot.sh REPORT.json [PREFIX]
 #
-# Top panel: every ratio goal (T1-T5, L1-L4) - the median ratio as a bar, the
-# min-max over rounds as an error bar, each round as a dot and the goal as a
-# red dash (bars meant to be above it for ">=" goals, below it for "<=").
-# Beside T2-T4, a grey bar holds the naive ring to the same goal: what a
-# bare ring's copying reaches on that machine in that run.
-# Bottom panel: the absolute goals (T6 system calls and context switches per
-# MiB, L6 idle CPU and wake-ups) the same way. Needs python3 and gnuplot
+#   PREFIX-throughput.png  messages per second (left) and GB/s (right)
+#                          against the message size, log-log, one line per
+#                          transport (median over the rounds)
+#   PREFIX-latency.png     the distribution of 64-byte round trips, one
+#                          line per transport: the share of round trips
+#                          that took at most x microseconds (x logarithmic)
+#
+# PREFIX defaults to REPORT without ".json". Needs python3 and gnuplot
 # (Debian: apt-get install gnuplot-nox).
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -17,11 +18,11 @@ set -eu
 
 prog=bench-plot
 [ $# -ge 1 ] && [ $# -le 2 ] || {
-        echo "usage: $prog REPORT.json [OUT.png]" >&2
+        echo "usage: $prog REPORT.json [PREFIX]" >&2
         exit 2
 }
 report=$1
-out=${2:-${report%.json}.png}
+prefix=${2:-${report%.json}}
 [ -r "$report" ] || {
         echo "$prog: cannot read $report" >&2
         exit 1
@@ -34,109 +35,137 @@ command -v gnuplot >/dev/null 2>&1 || {
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-plot.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
-python3 - "$report" "$work" <<'EOF'
-import json, math, sys
+# Python reads the report and writes the data and the gnuplot script.
+PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" python3 - "$report" "$work" "$prefix" <<'EOF'
+import sys
 
-rep = json.load(open(sys.argv[1]))
-work = sys.argv[2]
+from bench_report import load, size_text
 
-def short(name):
-    return (name or "-").replace("pingpong/", "pp/")
+report, work, prefix = sys.argv[1:4]
+rep = load(report, "bench-plot")
 
-def bare_ring(g):
-    return bool(g.get("info")) and g["backend"] == "-" and (g["candidate"] or "").startswith("ring@")
 
-def label(g):
-    text = "%s %s" % (g["id"], short(g["candidate"]))
-    if g.get("baseline"):
-        text += " / " + short(g["baseline"])
-    elif g["id"] in ("T6", "L6", "L4"):
-        text += " " + {"T6": "sys" if "system" in g["metric"] else "ctx",
-                       "L6": "cpu" if "CPU" in g["metric"] else "wake",
-                       "L4": "p99/med"}[g["id"]]
-    return text
+def style(name):
+    """Line colour, dash type and width: libshbuf stands out (the POSIX
+    backend dash-dotted), the naive ring is the dashed limit, the kernel's
+    IPC greys and browns, the libraries warm colours."""
+    if name.startswith("shbuf"):
+        colour = "#1b9e77" if name.startswith("shbuf-zc") else "#1f3fbf"
+        for k, c in (("select", "#5aa0e6"), ("spin", "#0b7a3e")):
+            if name.endswith("-" + k):
+                colour = c
+        return colour, 4 if "-posix" in name else 1, 3
+    table = {
+        "ring": ("#000000", 2, 2),
+        "pipe": ("#9e9e9e", 1, 1.5),
+        "pipe-sized": ("#616161", 1, 1.5),
+        "vmsplice": ("#424242", 3, 1.5),
+        "fifo": ("#bdbdbd", 3, 1.5),
+        "socketpair": ("#8d6e63", 1, 1.5),
+        "zmq-pushpull": ("#e53935", 1, 2),
+        "zmq-pair": ("#ef9a9a", 3, 2),
+        "boost-mq": ("#fb8c00", 1, 2),
+        "nng-pipeline": ("#8e24aa", 1, 2),
+    }
+    return table.get(name, ("#26a69a", 1, 1.5))
 
-ratio_ids = {"T1", "T2", "T3", "T4", "T5", "L1", "L2", "L3", "L4"}
-order = ["T1", "T2", "T3", "T4", "T5", "T6", "L1", "L2", "L3", "L4", "L5", "L6"]
-panels = {"ratio": [], "abs": []}
-# Grouped by goal id; the report's order is kept within a goal.
-for g in sorted(rep["goals"], key=lambda g: order.index(g["id"]) if g["id"] in order else 99):
-    if (g.get("info") and not bare_ring(g)) or g["status"] not in ("pass", "fail"):
+
+def gp_str(s):
+    """A gnuplot string: double-quoted, newlines as \\n, no quotes inside."""
+    return '"%s"' % s.replace("\\", "/").replace('"', "'").replace("\n", "\\n")
+
+
+title = "shbuf bench, %s run of %s, %d rounds, %d CPUs (%s)" % (
+    rep["mode"], rep["date"], rep["rounds"], rep["machine"]["cpus"], rep["machine"]["cpu"])
+
+# --- throughput against message size
+names, series = [], {}
+for m in rep.get("throughput", []):
+    if m["name"] not in series:
+        names.append(m["name"])
+        series[m["name"]] = []
+    v = m["msgs_per_s"]["median"]
+    if not m.get("error") and v:
+        series[m["name"]].append((m["size"], v, v * m["size"] / 1e9))
+plots = []
+for i, name in enumerate(names):
+    path = "%s/tp%d.dat" % (work, i)
+    with open(path, "w") as f:
+        for size, msgs, gbs in sorted(series[name]):
+            f.write("%d %g %g\n" % (size, msgs, gbs))
+    plots.append((path, name) + style(name))
+
+sizes = sorted({s for v in series.values() for s, _, _ in v})
+
+
+gp = []
+if plots:
+    xtics = ", ".join('"%s" %d' % (size_text(s), s) for s in sizes)
+    gp += [
+        'set terminal pngcairo noenhanced size 1400,650 font "sans,10"',
+        "set output %s" % gp_str(prefix + "-throughput.png"),
+        "set multiplot layout 1,2 title %s" % gp_str(title + ("\nnot built: %s" % ", ".join(
+            s["name"] for s in rep.get("skipped", [])) if rep.get("skipped") else "")),
+        "set logscale xy",
+        "set grid xtics ytics mxtics mytics lc rgb '#dddddd'",
+        "set xtics (%s)" % xtics,
+        "set xrange [%g:%g]" % (sizes[0] / 1.4, sizes[-1] * 1.4),
+        "set xlabel 'message size'",
+    ]
+    # One key, beside the right-hand panel.
+    for col, ylabel, key in ((2, "messages per second (median over the rounds)", "unset key"),
+                             (3, "GB/s (10^9 bytes/s)", "set key outside right top")):
+        gp.append("set ylabel %s" % gp_str(ylabel))
+        gp.append(key)
+        gp.append("plot " + ", \\\n     ".join(
+            "%s using 1:%d with linespoints lw %g dt %d pt 7 ps 0.6 lc rgb %s title %s" % (
+                gp_str(p), col, width, dash, gp_str(colour), gp_str(name))
+            for p, name, colour, dash, width in plots))
+    gp.append("unset multiplot")
+    gp.append("reset")
+
+# --- latency distribution
+lat = []
+for i, m in enumerate(rep.get("latency", [])):
+    if m.get("error"):
         continue
-    panels["ratio" if g["id"] in ratio_ids else "abs"].append(g)
-
-for name, rows in panels.items():
-    with open("%s/%s.dat" % (work, name), "w") as bars, open("%s/%s-rounds.dat" % (work, name), "w") as dots:
-        for i, g in enumerate(rows):
-            v = g["value"]
-            # Log axes cannot show 0: the absolute panel shows 0 as 0.01.
-            fix = lambda x: max(x, 0.01) if x is not None else 0.01
-            bars.write('%d "%s" %g %g %g %g %d\n' % (i, label(g), fix(v["median"]), fix(v["min"]),
-                                                      fix(v["max"]), fix(g["goal"]),
-                                                      2 if bare_ring(g) else 1 if g["status"] == "pass" else 0))
-            for r in v["rounds"]:
-                if r is not None:
-                    dots.write("%d %g\n" % (i, fix(r)))
-    with open("%s/%s.n" % (work, name), "w") as f:
-        f.write(str(len(rows)))
-
-title = "shbuf bench (%s, %d rounds, %s) - %s" % (rep["mode"], rep["rounds"], ", ".join(rep["backends"]),
-                                                    rep.get("date", ""))
-with open(work + "/title", "w") as f:
-    f.write(title.replace('"', "'"))
+    pts = [(us, q) for q, us in m["cdf"] if us is not None and us > 0]
+    if not pts:
+        continue
+    path = "%s/lat%d.dat" % (work, i)
+    with open(path, "w") as f:
+        for us, q in pts:
+            f.write("%g %g\n" % (us, q))
+    med = m["median_us"]["median"]
+    lat.append((path, "%s (median %.3g us)" % (m["name"], med)) + style(m["name"]))
+if lat:
+    gp += [
+        'set terminal pngcairo noenhanced size 1200,700 font "sans,10"',
+        "set output %s" % gp_str(prefix + "-latency.png"),
+        "set title %s" % gp_str("%d-byte round trips: the share that took at most x (each point: the "
+                                "median over the rounds of one percentile)\n%s" % (
+                                    rep["params"]["round_trip_bytes"], title)),
+        "set logscale x",
+        "set grid xtics ytics mxtics lc rgb '#dddddd'",
+        "set xlabel 'round trip, microseconds'",
+        "set ylabel 'share of round trips'",
+        "set yrange [0:1]",
+        "set key outside right top",
+        "plot " + ", \\\n     ".join(
+            "%s using 1:2 with linespoints lw %g dt %d pt 7 ps 0.5 lc rgb %s title %s" % (
+                gp_str(p), width, dash, gp_str(colour), gp_str(name))
+            for p, name, colour, dash, width in lat),
+    ]
+if not gp:
+    sys.exit("bench-plot: the report has nothing to plot")
+with open(work + "/plot.gp", "w") as f:
+    f.write("\n".join(gp) + "\n")
+with open(work + "/outputs", "w") as f:
+    f.write(" ".join(o for o, have in ((prefix + "-throughput.png", plots), (prefix + "-latency.png", lat)) if have))
 EOF
-
-nratio=$(cat "$work/ratio.n")
-nabs=$(cat "$work/abs.n")
-if [ "$nratio" -eq 0 ] && [ "$nabs" -eq 0 ]; then
-        echo "$prog: the report has no judged goals to plot" >&2
-        exit 1
-fi
-width=$(((nratio > nabs ? nratio : nabs) * 45 + 200))
-[ "$width" -ge 900 ] || width=900
-
-cat >"$work/plot.gp" <<EOF
-set terminal pngcairo noenhanced size $width,1300 font "sans,9"
-set output "$out"
-set multiplot layout 2,1 title "$(cat "$work/title")"
-set style fill solid 0.6 border -1
-set boxwidth 0.6
-set logscale y
-set grid ytics
-set xtics rotate by 45 right nomirror
-set key top left
-set bmargin 16
-set lmargin 16
-bar(p) = (p > 1.5) ? 0x9e9e9e : (p > 0.5) ? 0x4caf50 : 0xe53935
-EOF
-if [ "$nratio" -gt 0 ]; then
-        cat >>"$work/plot.gp" <<EOF
-set title "Ratio goals: median bar, min-max over rounds, dots = rounds, red dash = goal, grey = the naive ring held to the goal"
-set ylabel "ratio (candidate / baseline)"
-set xrange [-0.7:$nratio - 0.3]
-plot "$work/ratio.dat" using 1:3:(bar(\$7)):xtic(2) with boxes lc rgb variable notitle, \
-     "" using 1:3:4:5 with yerrorbars lc rgb "black" pt -1 notitle, \
-     "$work/ratio-rounds.dat" using 1:2 with points pt 7 ps 0.4 lc rgb "#333333" title "rounds", \
-     "$work/ratio.dat" using (\$1-0.35):6:(0.7):(0) with vectors nohead lw 3 lc rgb "red" title "goal"
-EOF
-else
-        echo 'set multiplot next' >>"$work/plot.gp"
-fi
-if [ "$nabs" -gt 0 ]; then
-        cat >>"$work/plot.gp" <<EOF
-set title "Absolute goals: T6 per MiB (worse side), L6 while blocked (0 shown as 0.01)"
-set ylabel "value (lower is better)"
-set xrange [-0.7:$nabs - 0.3]
-plot "$work/abs.dat" using 1:3:(bar(\$7)):xtic(2) with boxes lc rgb variable notitle, \
-     "" using 1:3:4:5 with yerrorbars lc rgb "black" pt -1 notitle, \
-     "$work/abs-rounds.dat" using 1:2 with points pt 7 ps 0.4 lc rgb "#333333" title "rounds", \
-     "$work/abs.dat" using (\$1-0.35):6:(0.7):(0) with vectors nohead lw 3 lc rgb "red" title "goal"
-EOF
-fi
-echo 'unset multiplot' >>"$work/plot.gp"
 
 gnuplot "$work/plot.gp" || {
         echo "$prog: gnuplot failed" >&2
         exit 1
 }
-echo "$prog: wrote $out"
+echo "$prog: wrote $(cat "$work/outputs")"

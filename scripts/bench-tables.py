@@ -3,80 +3,107 @@
 
 Usage: scripts/bench-tables.py REPORT.json
 
-Prints the measurements (median and min-max over the timed rounds, with the
-worse side's system calls and context switches per MiB for streams), then
-the goal rows as the benchmark judged them, then the summary line.
+Prints three tables: messages per second (and GB/s from 4 KiB on) per
+transport and message size; how many times the messages per second of
+libshbuf's copying API each other transport's are, per size (the median of
+the per-round ratios; "a–b" when the backends differ); and the 64-byte
+round trips. Goals are not judged here (scripts/bench-check.py does).
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
-import json
 import sys
 
+from bench_report import load, median, size_text
 
-def num(v):
-    """Three significant digits, integers from 1000 up; '-' when unmeasured."""
+
+def rate(v):
     if v is None:
-        return "-"
-    if abs(v) >= 1000:
-        return "%d" % round(v)
+        return "–"
+    if v >= 1e6:
+        return "%.3g M" % (v / 1e6)
+    if v >= 1e3:
+        return "%.3g k" % (v / 1e3)
     return "%.3g" % v
 
 
-def span(s):
-    return "%s–%s" % (num(s["min"]), num(s["max"]))
+def num(v):
+    if v is None:
+        return "–"
+    return "%.0f" % v if v >= 1000 else "%.3g" % v
 
 
-def worse_side(m, key):
-    meds = [m[side][key]["median"] for side in ("producer", "consumer") if m.get(side)]
-    meds = [v for v in meds if v is not None]
-    return max(meds) if meds else None
-
-
-def measurements(rep):
-    print("| measurement | unit | median | min–max | syscalls/MiB | ctx switches/MiB |")
-    print("|---|---|---|---|---|---|")
-    for m in rep["measurements"]:
-        v = m["value"]
-        if m["kind"] == "stream":
-            extra = "%s | %s" % (num(worse_side(m, "syscalls_per_mib")),
-                                 num(worse_side(m, "context_switches_per_mib")))
-        else:
-            extra = "| "
-        if m.get("error"):
-            print("| %s | %s | error: %s | | |" % (m["name"], m["unit"], m["error"]))
-            continue
-        print("| %s | %s | %s | %s | %s |" % (m["name"], m["unit"], num(v["median"]), span(v), extra))
-
-
-def goals(rep):
-    print("| id | backend | candidate | baseline | metric | median | min–max | goal | result |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for g in rep["goals"]:
-        v = g["value"]
-        goal = "%s %s" % ("≥" if g["op"] == ">=" else "≤", num(g["goal"]))
-        if g.get("target") is not None:
-            goal += " (target %s)" % num(g["target"])
-        result = g["status"]
-        if g.get("target_met") is not None and g["status"] in ("pass", "fail"):
-            result += ", target %s" % ("met" if g["target_met"] else "missed")
-        if g.get("info"):
-            result = "info (%s)" % g["status"]
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            g["id"], g["backend"], g.get("candidate") or "–", g.get("baseline") or "–", g["metric"],
-            num(v["median"]) if v else "-", span(v) if v and v["median"] is not None else "-", goal,
-            result))
+def times(v):
+    return "%.0f" % v if v >= 10 else "%.2g" % v
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: bench-tables.py REPORT.json")
-    with open(sys.argv[1]) as f:
-        rep = json.load(f)
-    measurements(rep)
-    print()
-    goals(rep)
-    print()
-    print("Summary: " + ", ".join("%s %s" % (k, s) for k, s in rep["summary"].items()) + ".")
+    rep = load(sys.argv[1], "bench-tables")
+
+    tp = {(m["name"], m["size"]): m for m in rep["throughput"]}
+    names = list(dict.fromkeys(m["name"] for m in rep["throughput"]))
+    sizes = rep["params"]["sizes"]
+
+    if names:
+        print("| transport | " + " | ".join(size_text(s) for s in sizes) + " |")
+        print("|---|" + "---|" * len(sizes))
+        for n in names:
+            cells = []
+            for s in sizes:
+                m = tp.get((n, s))
+                if not m or m.get("error"):
+                    cells.append("error" if m else "")
+                    continue
+                cell = rate(m["msgs_per_s"]["median"])
+                if s >= 4096:
+                    cell += " (%s GB/s)" % num(m["gb_per_s"]["median"])
+                cells.append(cell)
+            print("| %s | %s |" % (n, " | ".join(cells)))
+        print()
+
+        # libshbuf's copying API against each of the others.
+        mine = ["shbuf-%s" % b for b in rep["backends"]]
+        print("| libshbuf (copying API) ÷ | " + " | ".join(size_text(s) for s in sizes) + " |")
+        print("|---|" + "---|" * len(sizes))
+        for n in names:
+            if n.startswith("shbuf"):
+                continue
+            cells = []
+            for s in sizes:
+                base = tp.get((n, s))
+                ratios = []
+                for c in mine:
+                    m = tp.get((c, s))
+                    if not m or not base or m.get("error") or base.get("error"):
+                        continue
+                    per = [a / b if a is not None and b else None
+                           for a, b in zip(m["msgs_per_s"]["rounds"], base["msgs_per_s"]["rounds"])]
+                    r = median(per)
+                    if r is not None:
+                        ratios.append(r)
+                if not ratios:
+                    cells.append("–")
+                elif times(min(ratios)) == times(max(ratios)):
+                    cells.append(times(ratios[0]) + "×")
+                else:
+                    cells.append("%s–%s×" % (times(min(ratios)), times(max(ratios))))
+            print("| %s | %s |" % (n, " | ".join(cells)))
+        print()
+
+    if rep["latency"]:
+        print("| %d-byte round trip | median µs | p99 µs | p99.9 µs |" % rep["params"]["round_trip_bytes"])
+        print("|---|---|---|---|")
+        for m in rep["latency"]:
+            if m.get("error"):
+                print("| %s | error | | |" % m["name"])
+                continue
+            print("| %s | %s | %s | %s |" % (m["name"], num(m["median_us"]["median"]), num(m["p99_us"]["median"]),
+                                             num(m["p999_us"]["median"])))
+        print()
+
+    for s in rep.get("skipped", []):
+        print("Not measured: %s (%s)." % (s["name"], s["reason"]))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ have_cmd python3 || need+=(python3)
 # Headers for the Python module; without them it is skipped, with a message.
 python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
   2>/dev/null || need+=(python3-dev)
+# What `shbuf bench` measures libshbuf against: built in when present,
+# reported as skipped when not. The Boost.Interprocess helper is C++.
+for p in libzmq3-dev libnng-dev libboost-dev g++; do
+  have_pkg "$p" || need+=("$p")
+done
 # Extra packages a caller asks for (e.g. clang for the fuzzer).
 for p in "$@"; do
   have_pkg "$p" || need+=("$p")

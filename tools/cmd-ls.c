@@ -184,27 +184,13 @@ static void render_text(const struct column *col, const struct cell *c, bool byt
         }
 }
 
-static void json_string(const char *s) {
-        putchar('"');
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char) *s;
-                if (ch == '"' || ch == '\\')
-                        printf("\\%c", ch);
-                else if (ch < 0x20)
-                        printf("\\u%04x", ch);
-                else
-                        putchar(ch);
-        }
-        putchar('"');
-}
-
 static void json_name(const char *name) {
         char lower[32];
         size_t i;
         for (i = 0; name[i] && i + 1 < sizeof(lower); i++)
                 lower[i] = (char) (name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
         lower[i] = '\0';
-        json_string(lower);
+        util_json_string(lower);
 }
 
 static void print_json(const shbuf_info *items, size_t n, const size_t *cols, size_t ncols) {
@@ -221,7 +207,7 @@ static void print_json(const shbuf_info *items, size_t n, const size_t *cols, si
                         if (c.null)
                                 printf("null");
                         else if (col->kind == K_STRING)
-                                json_string(c.text);
+                                util_json_string(c.text);
                         else if (col->kind == K_BOOL)
                                 printf("%s", c.truth ? "true" : "false");
                         else

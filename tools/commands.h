@@ -12,8 +12,6 @@ int cmd_ls(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
-
-/* Written in tools/bench.c by the performance work; linked when it exists. */
-int shbuf_bench_main(int argc, char **argv);
+int cmd_bench(int argc, char **argv); /* tools/bench/ */
 
 #endif

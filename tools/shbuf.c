@@ -16,16 +16,6 @@
 #include "commands.h"
 #include "util.h"
 
-#ifndef SHBUF_TOOL_HAVE_BENCH
-/* The benchmark is built from tools/bench.c when that file exists. */
-int shbuf_bench_main(int argc, char **argv) {
-        (void) argc;
-        (void) argv;
-        util_err("this build has no benchmark (tools/bench.c was not compiled in)");
-        return EXIT_FAIL;
-}
-#endif
-
 static const struct command {
         const char *name;
         int (*run)(int argc, char **argv);
@@ -36,7 +26,7 @@ static const struct command {
         {"info", cmd_info, "show everything about one buffer"},
         {"rm", cmd_rm, "remove buffers"},
         {"gc", cmd_gc, "remove buffers whose provider and client are gone"},
-        {"bench", shbuf_bench_main, "measure throughput and latency"},
+        {"bench", cmd_bench, "measure throughput and latency against other IPC"},
 };
 
 static void usage(void) {

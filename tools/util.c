@@ -239,3 +239,17 @@ int util_check_keys(int argc, char **argv, int first) {
         }
         return EXIT_OK;
 }
+
+void util_json_string(const char *s) {
+        putchar('"');
+        for (; s && *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+                if (ch == '"' || ch == '\\')
+                        printf("\\%c", ch);
+                else if (ch < 0x20)
+                        printf("\\u%04x", ch);
+                else
+                        putchar(ch);
+        }
+        putchar('"');
+}

@@ -79,6 +79,10 @@ void util_close_stdout_at_exit(void);
  */
 int util_key_error(key_t key, int errnum);
 
+/* Print s to stdout as a JSON string: quoted, with '"', '\\' and control
+ * characters escaped. NULL prints "". */
+void util_json_string(const char *s);
+
 /* Write all of buf to fd, retrying after EINTR unless *stop is set.
  * Returns 0 or -errno. */
 int util_write_all(int fd, const void *buf, size_t n, const volatile sig_atomic_t *stop);

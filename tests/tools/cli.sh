@@ -1,6 +1,6 @@
 #!/bin/bash
 # The dispatcher: help, version, backends, unknown commands and options,
-# the reserved 'bench', and write errors on stdout.
+# and write errors on stdout.
 source "$(dirname "$0")/lib.sh"
 
 "$SHBUF" --help | grep -q '^ shbuf \[options\] <command>' || fail "--help"
@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 "$SHBUF" --backends >"$TMP/b" || fail "--backends"
 [ -s "$TMP/b" ] || fail "--backends printed nothing"
 grep -qvx 'sysv\|posix' "$TMP/b" && fail "--backends: unexpected line in $(cat "$TMP/b")"
-for cmd in cat ls info rm gc; do
+for cmd in cat ls info rm gc bench; do
         "$SHBUF" "$cmd" --help | grep -q "^ shbuf $cmd" || fail "$cmd --help"
 done
 
@@ -17,11 +17,6 @@ expect_fail "no command" "no command given" "$SHBUF"
 expect_fail "unknown command" "unknown command 'frob'" "$SHBUF" frob
 expect_fail "unknown option" "unrecognized option '--frob'" "$SHBUF" --frob
 expect_fail "unknown short option" "invalid option '-z'" "$SHBUF" -z ls
-
-# 'bench' belongs to the performance work; without it, a one-line error.
-if ! "$SHBUF" bench --help >/dev/null 2>&1; then
-        expect_fail "bench not built" "no benchmark" "$SHBUF" bench
-fi
 
 note "write errors on stdout"
 # expect_full DESCRIPTION CMD...: CMD writing to a full device exits 1 and says so.

@@ -67,6 +67,7 @@ struct shbuf__dirstate {
         atomic_bool busy;  /* a call of this direction is under way here */
         bool transfer;     /* a look found something and its commit is due */
         uint32_t mark;     /* the mark's side and CPU bits during a call */
+        uint32_t calls;    /* calls made, to ask for the CPU now and then */
 };
 
 /* The peer as this handle follows it (liveness.c); under handle.mutex. */
@@ -166,6 +167,15 @@ static inline int shbuf__ms_left(int64_t deadline_ms) {
         return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
+/*
+ * Thread-local variables of the library. The initial-exec model reads them
+ * at a fixed offset from the thread pointer; the default for a shared
+ * library calls __tls_get_addr() on every access, which cost a tenth of a
+ * small write's time. The few bytes come from the static TLS space that C
+ * libraries keep for libraries loaded later (a Python extension, say).
+ */
+#define SHBUF__THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -257,7 +267,7 @@ int shbuf__select_fd(shbuf *sb);
 int shbuf__post_select(shbuf *sb);
 /* With sb->mutex held and select enabled: sleep on it; 1/0/-errno as
  * shbuf__sleep_channel(). Drops the mutex while sleeping. */
-int shbuf__select_sleep(shbuf *sb, int64_t deadline_ms);
+int shbuf__select_sleep(shbuf *sb, int d, int64_t deadline_ms);
 void shbuf__select_kick(shbuf *sb);
 void shbuf__select_peer_changed(shbuf *sb);
 

@@ -32,7 +32,7 @@ struct last_look {
 
 /* Most recent first; a thread juggling more handles forgets the oldest,
  * and its next wait on that one returns at once, spuriously. */
-static _Thread_local struct last_look last_looks[LAST_LOOKS];
+static SHBUF__THREAD_LOCAL struct last_look last_looks[LAST_LOOKS];
 
 static void remember(shbuf *sb, int d) {
         if (last_looks[0].handle_id == sb->id && last_looks[0].dir == d)

@@ -165,6 +165,12 @@ int64_t shbuf__os_now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t shbuf__os_now_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int shbuf__os_fdset_new(void) {
         int fd = epoll_create1(EPOLL_CLOEXEC);
         if (fd < 0)

@@ -81,8 +81,9 @@ int shbuf__os_barrier(enum shbuf__os_barrier kind);
 /* The CPU this thread runs on, or -1 where the system does not say. */
 int shbuf__os_cpu(void);
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds, microseconds on the monotonic clock. */
 int64_t shbuf__os_now_ms(void);
+int64_t shbuf__os_now_us(void);
 
 /*
  * One descriptor that poll() reports readable whenever one of the

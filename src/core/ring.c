@@ -107,12 +107,6 @@ void shbuf__ring_reset(struct shbuf__ring *r) {
         r->backlog = 0;
 }
 
-int shbuf__pos_check(uint64_t size, uint64_t head, uint64_t tail) {
-        if (size == 0 || head >= 2 * size || tail >= 2 * size || shbuf__pos_distance(size, tail, head) > size)
-                return -EPROTO;
-        return 0;
-}
-
 int shbuf__ring_from_positions(struct shbuf__ring *ret, const struct shbuf__positions *p, uint64_t size) {
         int rc = shbuf__pos_check(size, p->head, p->tail);
         if (rc < 0)

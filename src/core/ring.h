@@ -17,6 +17,7 @@
 #define SHBUF_RING_H
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stdint.h>
 
 #include "libshbuf/shbuf.h"
@@ -96,8 +97,13 @@ static inline uint64_t shbuf__pos_distance(uint64_t size, uint64_t from, uint64_
         return to >= from ? to - from : to + 2 * size - from;
 }
 
-/* 0 if head and tail are possible positions of a ring of size bytes. */
-int shbuf__pos_check(uint64_t size, uint64_t head, uint64_t tail);
+/* 0 if head and tail are possible positions of a ring of size bytes
+ * (below 2S, at most S apart), -EPROTO if not. On every look: inline. */
+static inline int shbuf__pos_check(uint64_t size, uint64_t head, uint64_t tail) {
+        if (size == 0 || head >= 2 * size || tail >= 2 * size || shbuf__pos_distance(size, tail, head) > size)
+                return -EPROTO;
+        return 0;
+}
 
 /* The 0.0.3 view of shared positions; -EPROTO if they are impossible. */
 int shbuf__ring_from_positions(struct shbuf__ring *ret, const struct shbuf__positions *p, uint64_t size);

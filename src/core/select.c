@@ -285,10 +285,17 @@ int shbuf__post_select(shbuf *sb) {
         return r;
 }
 
-int shbuf__select_sleep(shbuf *sb, int64_t deadline_ms) {
+int shbuf__select_sleep(shbuf *sb, int d, int64_t deadline_ms) {
         struct shbuf__select *s = sb->select;
         struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->kick_r, .events = POLLIN}};
+        /* A shbuf_post_select() of another thread may have taken the
+         * wake-up of news we have not seen: it kicks only users, so look
+         * once more now that we are one. */
         sb->select_users++;
+        if (shbuf__news(sb, d)) {
+                sb->select_users--;
+                return 1;
+        }
         pthread_mutex_unlock(&sb->mutex);
         int n = poll(p, 2, shbuf__ms_left(deadline_ms));
         int err = errno;

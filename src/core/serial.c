@@ -28,7 +28,7 @@
 
 #include "handle.h"
 
-static _Thread_local char thread_token;
+static SHBUF__THREAD_LOCAL char thread_token;
 static const char inflated_token;
 #define INFLATED ((const void *) &inflated_token)
 

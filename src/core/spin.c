@@ -13,8 +13,10 @@
  *     CPU at every turn instead of holding it: the peer may need it
  *     (measured with both sides pinned to one CPU, a 64-byte round trip
  *     took 115 µs with a 50 µs spin that held it, 4.7 µs with a pipe);
- *   - while the transfer it waits for is under way (the peer's mark says a
- *     look found something and its commit is due), for at most
+ *   - while the transfer it waits for is under way (the peer's mark says
+ *     it is in a call of that direction, or that a zero-copy look found
+ *     something and its commit is due), and a few polls past the end of
+ *     one, for the next (a streaming peer starts it at once), for at most
  *     busy_spin_us, 20 µs by default: the commit is microseconds away, and
  *     a streaming pair stays out of the kernel altogether;
  *   - otherwise for at most spin_us, 0 unless the program asked
@@ -29,7 +31,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <sched.h>
-#include <time.h>
 
 #include "handle.h"
 
@@ -41,11 +42,10 @@
  */
 #define GRACE_POLLS 64
 
-static int64_t now_ns(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
-}
+/* The mark is looked at every MARK_EVERY polls only: the peer writes its
+ * line at every call, and a spinner that kept reading it would make each
+ * of those writes a cache miss. The news it waits for is on another line. */
+#define MARK_EVERY 16
 
 /* The mark of the peer's role that brings the news d waits for: a reader
  * waits for the writer's commit, a writer for the reader's, a look at both
@@ -55,11 +55,15 @@ static uint32_t peer_mark(shbuf *sb, int d) {
         if (d != SHBUF__BOTH)
                 return atomic_load_explicit(&m[!d].word, memory_order_relaxed);
         uint32_t w = atomic_load_explicit(&m[SHBUF__WRITE].word, memory_order_relaxed);
-        return w & SHBUF__MARK_TRANSFER ? w : atomic_load_explicit(&m[SHBUF__READ].word, memory_order_relaxed);
+        return w & (SHBUF__MARK_BUSY | SHBUF__MARK_TRANSFER) ? w
+                                                             : atomic_load_explicit(&m[SHBUF__READ].word,
+                                                                                    memory_order_relaxed);
 }
 
+/* In a call (a copy of shbuf_write() or shbuf_read() is one) or between
+ * a zero-copy look and its commit. */
 static bool transfer_under_way(uint32_t mark) {
-        return mark & SHBUF__MARK_TRANSFER;
+        return mark & (SHBUF__MARK_BUSY | SHBUF__MARK_TRANSFER);
 }
 
 /* Whether the peer's last call ran on the CPU we run on now. */
@@ -78,15 +82,15 @@ static bool peer_sleeps(shbuf *sb) {
  * also stop a few polls after the peer's transfer is no longer under way.
  */
 static bool spin(shbuf *sb, int d, uint32_t limit_us, bool for_transfer, int64_t deadline_ms) {
-        int64_t end = now_ns() + (int64_t) limit_us * 1000;
+        int64_t end = shbuf__os_now_us() + limit_us;
         bool yield = d >= 0 && same_cpu(peer_mark(sb, d));
         unsigned idle = 0;
         for (unsigned i = 1;; i++) {
                 if (shbuf__news(sb, d))
                         return true;
-                if (for_transfer) {
+                if (for_transfer && i % MARK_EVERY == 0) {
                         if (!transfer_under_way(peer_mark(sb, d))) {
-                                if (++idle > GRACE_POLLS)
+                                if (++idle > GRACE_POLLS / MARK_EVERY)
                                         return false;
                         } else {
                                 idle = 0;
@@ -97,7 +101,7 @@ static bool spin(shbuf *sb, int d, uint32_t limit_us, bool for_transfer, int64_t
                 else
                         cpu_relax();
                 if (i % 64 == 0 || yield) {
-                        if (now_ns() >= end || (deadline_ms >= 0 && shbuf__os_now_ms() >= deadline_ms))
+                        if (shbuf__os_now_us() >= end || (deadline_ms >= 0 && shbuf__os_now_ms() >= deadline_ms))
                                 return false;
                         if (i % 64 == 0)
                                 yield = d >= 0 && same_cpu(peer_mark(sb, d));
@@ -112,8 +116,10 @@ bool shbuf__spin_wait(shbuf *sb, int d, int64_t deadline_ms) {
                 return false;
         if (spin_us > 0 && spin(sb, d, spin_us, false, deadline_ms))
                 return true;
-        return d >= 0 && busy_us > 0 && transfer_under_way(peer_mark(sb, d)) &&
-               spin(sb, d, busy_us, true, deadline_ms);
+        /* Even when the peer is between two transfers right now, a few
+         * polls tell whether it starts the next one: a streaming peer is
+         * that close, an idle one costs us a microsecond or two. */
+        return d >= 0 && busy_us > 0 && spin(sb, d, busy_us, true, deadline_ms);
 }
 
 bool shbuf__spin_after_look(shbuf *sb, enum shbuf__dir d) {

@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <string.h>
 
 #include "handle.h"
@@ -39,10 +40,13 @@ struct look {
         bool frozen;     /* a status-lock holder froze the ring: avail is 0 */
 };
 
-/* What a look needs to see fresh: any span (get_*_pointer()), or at least
- * n bytes (copies and commits, which may use the cached peer position when
- * it shows that much). */
-#define FRESH UINT64_MAX
+/* What a look needs: a span (get_*_pointer()), or at least n bytes
+ * (copies and commits). The cached peer position serves n bytes while it
+ * shows that many, and a span only when it reaches the end of the ring,
+ * where a fresh look would stop too: a span is what the program sees, and
+ * one shorter than what is there would make a program that polls for more
+ * wait for ever. */
+#define SPAN UINT64_MAX
 
 static uint64_t avail_of(shbuf *sb, enum shbuf__dir d, uint64_t own, uint64_t peer) {
         return d == SHBUF__READ ? shbuf__pos_distance(sb->size, own, peer)
@@ -61,10 +65,13 @@ static void enter(shbuf *sb, enum shbuf__dir d) {
         shbuf__serial_enter(&ds->serial);
         atomic_store_explicit(&ds->busy, true, memory_order_relaxed);
         /* Who is at work, and where: the CPU tells a waiter whether
-         * spinning for us can help (spin.c). */
-        int cpu = shbuf__os_cpu();
-        ds->mark = (sb->side == SHBUF__CLIENT ? SHBUF__MARK_SIDE : 0) |
-                   (cpu >= 0 ? (uint32_t) (cpu + 1) << SHBUF__MARK_CPU_SHIFT : 0);
+         * spinning for us can help (spin.c). A hint, asked for now and
+         * then: a thread moves between CPUs far less often than it calls. */
+        if (ds->calls++ % 32 == 0) {
+                int cpu = shbuf__os_cpu();
+                ds->mark = (sb->side == SHBUF__CLIENT ? SHBUF__MARK_SIDE : 0) |
+                           (cpu >= 0 ? (uint32_t) (cpu + 1) << SHBUF__MARK_CPU_SHIFT : 0);
+        }
         set_mark(sb, d, SHBUF__MARK_BUSY);
         /* The mark, then the look at the state (view.c). */
         shbuf__light_fence(sb);
@@ -95,9 +102,9 @@ static void thaw_if_orphaned(shbuf *sb) {
 }
 
 /*
- * Look at direction d, within a call. need: FRESH, or the bytes the caller
- * wants (the cached peer position is used if it shows as many). Returns 0
- * or -EPROTO.
+ * Look at direction d, within a call. need: the bytes the caller wants at
+ * least (the cached peer position is used if it shows as many); SPAN for
+ * any. Returns 0 or -EPROTO.
  */
 static int look(shbuf *sb, enum shbuf__dir d, uint64_t need, struct look *ret) {
         struct shbuf__dirstate *ds = &sb->dir[d];
@@ -131,8 +138,9 @@ static int look(shbuf *sb, enum shbuf__dir d, uint64_t need, struct look *ret) {
                 atomic_store_explicit(&ds->refresh, false, memory_order_relaxed);
                 ds->cached = false;
         }
-        bool reuse = ds->cached && need != FRESH && possible(sb, d, ret->own, p) &&
-                     avail_of(sb, d, ret->own, p) >= need;
+        bool reuse = ds->cached && possible(sb, d, ret->own, p) &&
+                     (need == SPAN ? avail_of(sb, d, ret->own, p) >= sb->size - ret->off
+                                   : avail_of(sb, d, ret->own, p) >= need);
         if (!reuse) {
                 /* The count first: a wait compares it, and it must not be
                  * newer than the position we act on. */
@@ -195,18 +203,49 @@ static void tell(shbuf *sb, enum shbuf__dir d, const struct look *lk, uint64_t n
         shbuf__wake_after_commit(sb, d, free_after);
 }
 
+/*
+ * Microseconds a look that found the ring frozen waits for the thaw before
+ * it reports nothing to do: a status edit (shbuf_status_lock() to
+ * shbuf_status_unlock(), a reset) takes a few tens of microseconds, and a
+ * copy should not fail for one. A longer edit, or a holder that was
+ * stopped, makes it report nothing: it never blocks.
+ */
+#define THAW_WAIT_US 100
+
+/* Called outside the call: the holder waits for our busy mark to clear. */
+static void await_thaw(shbuf *sb) {
+        const _Atomic uint32_t *state = &sb->control->lock.state;
+        int64_t end = shbuf__os_now_us() + THAW_WAIT_US;
+        for (unsigned i = 0; atomic_load_explicit(state, memory_order_acquire) & SHBUF__STATE_FROZEN; i++) {
+                if (i % 16 == 15 && shbuf__os_now_us() >= end)
+                        return;
+                sched_yield();
+        }
+}
+
+/* A look, and if the ring was frozen another one after the thaw. */
+static int look_thawed(shbuf *sb, enum shbuf__dir d, uint64_t need, struct look *ret) {
+        int r = look(sb, d, need, ret);
+        if (r < 0 || !ret->frozen)
+                return r;
+        leave(sb, d);
+        await_thaw(sb);
+        enter(sb, d);
+        return look(sb, d, need, ret);
+}
+
 /* shbuf_get_read_pointer() and shbuf_get_write_pointer(). */
 static int get_span(shbuf *sb, enum shbuf__dir d, unsigned char **ret_ptr, uint64_t *ret_len) {
         struct look lk;
         int r;
 
         enter(sb, d);
-        r = look(sb, d, FRESH, &lk);
+        r = look_thawed(sb, d, SPAN, &lk);
         /* A program that waits through the select descriptor sleeps in its
          * own poll(), out of the wait's reach: the look spins instead, for
          * a transfer of the peer's that is under way (spin.c). */
         if (r == 0 && lk.avail == 0 && !lk.frozen && shbuf__spin_after_look(sb, d))
-                r = look(sb, d, FRESH, &lk);
+                r = look(sb, d, SPAN, &lk);
         if (r == 0) {
                 sb->dir[d].transfer = lk.contig > 0;
                 *ret_ptr = sb->data + lk.off;
@@ -285,7 +324,7 @@ static long transfer(shbuf *sb, enum shbuf__dir d, unsigned char *buf, uint64_t 
         if (n > LONG_MAX)
                 n = LONG_MAX;
         enter(sb, d);
-        r = look(sb, d, n, &lk);
+        r = look_thawed(sb, d, n, &lk);
         if (r == 0 && n > 0 && lk.avail == 0 && !lk.frozen && shbuf__spin_after_look(sb, d))
                 r = look(sb, d, n, &lk);
         if (r < 0 || lk.avail == 0 || n == 0) {

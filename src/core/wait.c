@@ -84,7 +84,7 @@ static int turn(shbuf *sb, int d, int64_t deadline, bool *graced) {
         pthread_mutex_lock(&sb->mutex);
         int r;
         if (sb->select)
-                r = shbuf__select_sleep(sb, deadline);
+                r = shbuf__select_sleep(sb, d, deadline);
         else
                 r = -EAGAIN;
         pthread_mutex_unlock(&sb->mutex);

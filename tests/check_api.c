@@ -98,7 +98,8 @@ static void cput(int fd, char c) {
 /*
  * A client that opens and then obeys commands: 'f' free and exit, 'x' exit
  * without freeing (as if it crashed), 'w' write "abc", 'c' answer whether it
- * sees the provider as connected. It answers 'o' after opening, 'E' if that
+ * sees the provider as connected, 'U' try to release the status lock ('P'
+ * if refused with EPERM). It answers 'o' after opening, 'E' if that
  * failed (exit code: errno).
  */
 static int c_client(key_t key, int in, int out) {
@@ -119,6 +120,10 @@ static int c_client(key_t key, int in, int out) {
                         break;
                 case 'c':
                         cput(out, shbuf_is_connected(sb) == 1 ? '1' : '0');
+                        break;
+                case 'U':
+                        errno = 0;
+                        cput(out, shbuf_status_unlock(sb) == -1 && errno == EPERM ? 'P' : 'E');
                         break;
                 default: /* 'f' or EOF */
                         shbuf_free(sb);
@@ -274,6 +279,35 @@ START_TEST(test_high_key) {
         ck_assert_int_eq(info.key, key);
         shbuf_free(sb);
         ck_assert_ptr_null(shbuf_open(key));
+}
+END_TEST
+
+static void *unlock_thread(void *arg) {
+        errno = 0;
+        return (void *) (intptr_t) (shbuf_status_unlock(arg) == -1 && errno == EPERM);
+}
+
+/* The status lock is released by the thread that holds it only: an
+ * unlock without the lock, from another thread, or from the peer fails
+ * with EPERM and releases nothing. */
+START_TEST(test_unlock_by_non_holder) {
+        shbuf *sb = mk(0, 64);
+        ASSERT_FAILS(shbuf_status_unlock(sb), EPERM);
+        struct child c = start_client(t_key(0));
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        pthread_t t;
+        void *refused;
+        ck_assert_int_eq(pthread_create(&t, NULL, unlock_thread, sb), 0);
+        pthread_join(t, &refused);
+        ck_assert_ptr_eq(refused, (void *) 1);
+        put(c.to, 'U');
+        ck_assert_int_eq(get(c.from, 5000), 'P');
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        ASSERT_FAILS(shbuf_status_unlock(sb), EPERM);
+        put(c.to, 'f');
+        ck_assert_int_eq(get(c.from, 5000), 'd');
+        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        shbuf_free(sb);
 }
 END_TEST
 
@@ -1681,6 +1715,7 @@ int main(void) {
         tcase_add_test(tc, test_einval_size_zero);
         tcase_add_test(tc, test_high_key);
         tcase_add_test(tc, test_null_arguments);
+        tcase_add_test(tc, test_unlock_by_non_holder);
         tcase_add_test(tc, test_free_null);
         tcase_add_test(tc, test_key_zero_chooses);
         tcase_add_loop_test(tc, test_odd_sizes, 0, (int) (sizeof(odd_sizes) / sizeof(odd_sizes[0])));

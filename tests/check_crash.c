@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
+#include "layout.h"
 #include "rel-util.h"
 
 extern char **environ;
@@ -55,7 +56,9 @@ enum peer_mode {
 
 /*
  * A peer that creates or opens the buffer, says 'r', then obeys: 'n' notify,
- * 'w' write "hello", 'f' free and exit, 'k' die at once (SIGKILL itself).
+ * 'w' write "hello", 'f' free and exit, 'k' die at once (SIGKILL itself),
+ * 'S' stop (SIGSTOP itself), 'u' release the status lock, 'L' say 'l',
+ * take the status lock and say 'L'.
  * 'E' and the errno as exit code if creating or opening failed.
  */
 static int p_peer(key_t key, int in, int out, void *arg) {
@@ -91,6 +94,20 @@ static int p_peer(key_t key, int in, int out, void *arg) {
                         break;
                 case 'k':
                         raise(SIGKILL);
+                        break;
+                case 'S':
+                        /* Stopped where it stands, the lock held if it has
+                         * it: the other side must not hang on it. */
+                        r_put(out, 'S');
+                        raise(SIGSTOP);
+                        break;
+                case 'u':
+                        r_put(out, shbuf_status_unlock(sb) == 0 ? 'u' : 'E');
+                        break;
+                case 'L':
+                        /* Try the lock; it answers only if it got it. */
+                        r_put(out, 'l');
+                        r_put(out, shbuf_status_lock(sb) == 0 ? 'L' : 'E');
                         break;
                 case 'f':
                         shbuf_free(sb);
@@ -240,6 +257,9 @@ START_TEST(test_killed_while_blocked) {
 
         if (where == IN_LOCK) {
                 ck_assert_msg(r == 0, "shbuf_status_lock after the holder died: %s", strerror(err));
+                /* Its waits are short and look at the holder after each. */
+                ck_assert_msg(returned - killed < 200, "the dead holder's lock was taken over after %lld ms",
+                              (long long) (returned - killed));
                 ck_assert_int_eq(shbuf_status_unlock(sb), 0);
                 /* The status the dead holder left is validated and usable. */
                 ck_assert_int_eq(shbuf_is_empty(sb), 1);
@@ -309,6 +329,130 @@ START_TEST(test_dead_holder_edit_lost) {
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_eq(info.status_valid, 1);
         ck_assert_uint_ge(info.lock_recoveries, 1);
+        shbuf_free(sb);
+}
+END_TEST
+
+/* ---- a stopped holder, a killed waiter ------------------------------------------ */
+
+static void on_alarm(int sig) {
+        (void) sig;
+}
+
+struct alarm_shot {
+        pthread_t target, thread;
+        int delay_ms;
+};
+
+static void *alarm_main(void *arg) {
+        struct alarm_shot *a = arg;
+        t_sleep_ms(a->delay_ms);
+        pthread_kill(a->target, SIGALRM);
+        return NULL;
+}
+
+/* Run expr: its result in r, errno in e, its duration in milliseconds in ms. */
+#define TIMED(ms, r, e, expr)                                                                               \
+        do {                                                                                                \
+                int64_t t0_ = t_now_ms();                                                                   \
+                errno = 0;                                                                                  \
+                (r) = (long) (expr);                                                                        \
+                (e) = errno;                                                                                \
+                (ms) = t_now_ms() - t0_;                                                                    \
+        } while (0)
+
+/*
+ * The client holds the status lock (the ring frozen) and is stopped with
+ * SIGSTOP. Nothing of ours may hang on it: copies report nothing to do at
+ * once, waits end at their deadline, the lock and everything that needs it
+ * give up with ETIMEDOUT after a bounded wait, and a signal ends a lock
+ * wait with EINTR. Once the holder goes on and releases, all works again.
+ */
+START_TEST(test_stopped_holder) {
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_ptr_nonnull(sb);
+        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
+        struct r_child peer = start_peer(key, PEER_OPEN | PEER_LOCK);
+        r_put(peer.to, 'S');
+        ck_assert_int_eq(r_get(peer.from, 5000), 'S');
+        t_sleep_ms(50);
+        unsigned char buf[8];
+        long r;
+        int e;
+        int64_t ms;
+        TIMED(ms, r, e, shbuf_write(sb, buf, sizeof(buf)));
+        ck_assert_msg(r == 0 && ms < 500, "shbuf_write: %ld (%s) after %lld ms", r, strerror(e), (long long) ms);
+        TIMED(ms, r, e, shbuf_read(sb, buf, sizeof(buf)));
+        ck_assert_msg(r == 0 && ms < 500, "shbuf_read: %ld (%s) after %lld ms", r, strerror(e), (long long) ms);
+        TIMED(ms, r, e, shbuf_wait_timeout(sb, 300));
+        ck_assert_msg(ms < 1500, "shbuf_wait_timeout(300) took %lld ms", (long long) ms);
+        TIMED(ms, r, e, shbuf_status_lock(sb));
+        ck_assert_msg(r == -1 && e == ETIMEDOUT && ms < 5000, "shbuf_status_lock: %ld (%s) after %lld ms", r,
+                      strerror(e), (long long) ms);
+        TIMED(ms, r, e, shbuf_reset(sb));
+        ck_assert_msg(r == -1 && e == ETIMEDOUT && ms < 5000, "shbuf_reset: %ld (%s) after %lld ms", r,
+                      strerror(e), (long long) ms);
+        TIMED(ms, r, e, shbuf_inc_write_pointer(sb, 1));
+        ck_assert_msg(r == -1 && e == ETIMEDOUT && ms < 5000, "shbuf_inc_write_pointer: %ld (%s) after %lld ms",
+                      r, strerror(e), (long long) ms);
+
+        /* A signal (a handler without SA_RESTART) ends a lock wait. */
+        struct sigaction sa = {.sa_handler = on_alarm}, old;
+        sigemptyset(&sa.sa_mask);
+        ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
+        struct alarm_shot a = {.target = pthread_self(), .delay_ms = 200};
+        ck_assert_int_eq(pthread_create(&a.thread, NULL, alarm_main, &a), 0);
+        TIMED(ms, r, e, shbuf_status_lock(sb));
+        pthread_join(a.thread, NULL);
+        sigaction(SIGALRM, &old, NULL);
+        ck_assert_msg(r == -1 && e == EINTR && ms < 1000, "shbuf_status_lock under a signal: %ld (%s) after %lld ms",
+                      r, strerror(e), (long long) ms);
+
+        /* Going on, it releases: everything works again. */
+        kill(peer.pid, SIGCONT);
+        r_put(peer.to, 'u');
+        ck_assert_int_eq(r_get(peer.from, 5000), 'u');
+        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
+        ck_assert_mem_eq(buf, "abc", 3);
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        r_put(peer.to, 'f');
+        ck_assert_int_eq(r_finish(&peer, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/*
+ * A status-lock waiter killed in its sleep leaves nothing that lasts: the
+ * holder's unlock wakes whom it may, and from then on the lock word is
+ * plain again (no waiter count to leak, so unlocks cost no system call);
+ * the lock is free for the next taker at once.
+ */
+START_TEST(test_lock_waiter_killed_in_sleep) {
+        const key_t key = t_key(0);
+        shbuf *sb = t_create(key, RING);
+        ck_assert_ptr_nonnull(sb);
+        ck_assert_int_eq(shbuf_status_lock(sb), 0);
+        struct r_child waiter = start_peer(key, PEER_OPEN);
+        r_put(waiter.to, 'L');
+        ck_assert_int_eq(r_get(waiter.from, 5000), 'l');
+        t_sleep_ms(100); /* asleep on the lock by now */
+        kill(waiter.pid, SIGKILL);
+        r_finish(&waiter, 5000);
+        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        shbuf_info info;
+        for (int i = 0; i < 3; i++) {
+                int64_t t0 = t_now_ms();
+                ck_assert_int_eq(shbuf_status_lock(sb), 0);
+                ck_assert_int_lt(t_now_ms() - t0, 100);
+                ck_assert_int_eq(shbuf_status_unlock(sb), 0);
+        }
+        volatile struct shbuf__control *c = r_map_control(key, t_backend());
+        ck_assert_ptr_nonnull((void *) c);
+        ck_assert_uint_eq(c->lock.owner, 0);
+        r_unmap_control(c, t_backend());
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -649,6 +793,8 @@ int main(void) {
         tcase_add_loop_test(tc, test_killed_while_blocked, 0, 6);
         tcase_add_loop_test(tc, test_dead_holder_edit_lost, 0, 2);
         tcase_add_loop_test(tc, test_idle_wait_costs_nothing, 0, 2);
+        tcase_add_test(tc, test_stopped_holder);
+        tcase_add_test(tc, test_lock_waiter_killed_in_sleep);
 
         tc = t_case(s, "leftovers", 30);
         tcase_add_test(tc, test_gc_after_provider_killed);

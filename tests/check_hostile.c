@@ -51,22 +51,7 @@ _Static_assert(offsetof(struct shbuf__control, header.backend_area) == IDENT_BYT
 
 /* Map the control block under key without the library. */
 static volatile uint32_t *map_control(key_t key) {
-        void *p;
-        if (strcmp(t_backend(), "sysv") == 0) {
-                int id = shmget(key, 0, 0);
-                if (id < 0)
-                        return NULL;
-                p = shmat(id, NULL, 0);
-                return p == (void *) -1 ? NULL : p;
-        }
-        char name[64];
-        snprintf(name, sizeof(name), "/shbuf-%08x-ctl", (unsigned) key);
-        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-        if (fd < 0)
-                return NULL;
-        p = mmap(NULL, SHBUF__CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        close(fd);
-        return p == MAP_FAILED ? NULL : p;
+        return r_map_control(key, t_backend());
 }
 
 /* What a scribbler writes to. */
@@ -371,7 +356,7 @@ START_TEST(test_gc_spares_mapped_buffer) {
         ck_assert_msg(t_gc_removes(key) == 0, "gc removed a buffer that is mapped (or failed)");
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_ge(info.attachments, 1);
-        shmdt((const void *) w);
+        r_unmap_control(w, t_backend());
         shbuf_free(sb);
 }
 END_TEST
@@ -454,10 +439,7 @@ START_TEST(test_impossible_positions) {
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "xyz", 3), 3);
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
         ck_assert_mem_eq(buf, "xyz", 3);
-        if (strcmp(t_backend(), "sysv") == 0)
-                shmdt((const void *) w);
-        else
-                munmap((void *) w, SHBUF__CONTROL_SIZE);
+        r_unmap_control(w, t_backend());
         shbuf_free(sb);
 }
 END_TEST

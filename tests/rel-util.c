@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,6 +179,36 @@ int r_objects(key_t key, pid_t creator, char *desc, size_t desclen) {
                         mq_close(q);
         }
         return n;
+}
+
+volatile void *r_map_control(key_t key, const char *backend) {
+        void *p;
+        if (strcmp(backend, "sysv") == 0) {
+                int id = shmget(key, 0, 0);
+                if (id < 0)
+                        return NULL;
+                p = shmat(id, NULL, 0);
+                return p == (void *) -1 ? NULL : p;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "/shbuf-%08x-ctl", (unsigned) key);
+        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+        if (fd < 0)
+                return NULL;
+        struct stat st;
+        p = fstat(fd, &st) == 0 ? mmap(NULL, (size_t) st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                                : MAP_FAILED;
+        close(fd);
+        return p == MAP_FAILED ? NULL : p;
+}
+
+void r_unmap_control(volatile void *p, const char *backend) {
+        if (!p)
+                return;
+        if (strcmp(backend, "sysv") == 0)
+                shmdt((const void *) p);
+        else
+                munmap((void *) p, 4096);
 }
 
 int r_fd_count(void) {

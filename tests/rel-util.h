@@ -50,6 +50,13 @@ extern int r_last_status;
  */
 int r_objects(key_t key, pid_t creator, char *desc, size_t desclen);
 
+/*
+ * The control block of the buffer under key, mapped read-write without the
+ * library (as a hostile or curious peer would), or NULL; and unmapped.
+ */
+volatile void *r_map_control(key_t key, const char *backend);
+void r_unmap_control(volatile void *p, const char *backend);
+
 /* Open descriptors of this process. */
 int r_fd_count(void);
 

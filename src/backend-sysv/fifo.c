@@ -101,7 +101,11 @@ int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t ge
                 if (f->fd[side] >= 0)
                         close(f->fd[side]);
                 fifo_path(path, sizeof(path), key, side);
-                int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+                /* O_RDWR: a FIFO whose side closed it then still has a
+                 * reader (us), so the write raises no SIGPIPE in the
+                 * program; the wake-up is lost only with the FIFO, when
+                 * that side stopped waiting through it. */
+                int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
                 if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))) {
                         close(fd);
                         fd = -1;

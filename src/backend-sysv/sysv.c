@@ -316,12 +316,47 @@ static int msg_send(struct shbuf__map *m, int side) {
         return errno == EAGAIN ? -EAGAIN : gone(errno);
 }
 
+/*
+ * The queue is full. A pair never makes it so (at most one wake-up per side
+ * is in flight): a neighbour filled it. Drop one of its messages, any whose
+ * type is no side's; the sides' own wake-ups met on the way go back to the
+ * end of the queue. So a deadline, the peer's death and the other
+ * direction's wake-ups get through whatever the neighbour does.
+ */
+static int make_room(struct shbuf__map *m) {
+        for (int attempt = 0; attempt < 8; attempt++) {
+                struct {
+                        long mtype;
+                        char mtext[64];
+                } msg;
+                if (msgrcv(S(m)->msg_id, &msg, sizeof(msg.mtext), 0, IPC_NOWAIT | MSG_NOERROR) < 0)
+                        return errno == ENOMSG ? 0 : gone(errno);
+                if (msg.mtype != 1 && msg.mtype != 2)
+                        return 0;
+                (void) msgsnd(S(m)->msg_id, &msg, 1, IPC_NOWAIT);
+        }
+        return -EAGAIN;
+}
+
+/* One wake-up to side through the queue, making room if a neighbour
+ * filled it. */
+static int queue_wakeup(struct shbuf__map *m, int side) {
+        int r = msg_send(m, side);
+        for (int attempt = 0; r == -EAGAIN && attempt < 4; attempt++) {
+                int e = make_room(m);
+                if (e < 0 && e != -EAGAIN)
+                        return e;
+                r = msg_send(m, side);
+        }
+        return r;
+}
+
 static int sysv_send(struct shbuf__map *m, int side, bool via_select) {
         if (via_select)
                 return shbuf__sysv_fifo_kick(&S(m)->fifos, m->key, side, atomic_load(&area(m)->fifo_gen[side]));
-        int r = msg_send(m, side);
-        /* At most one wake-up per side is in flight, so a full queue was
-         * filled by somebody else; the sleeper will wake from that too. */
+        int r = queue_wakeup(m, side);
+        /* Still full: the neighbour keeps filling it, and the sleeper
+         * wakes from one of ours, sooner or later. */
         return r == -EAGAIN ? 0 : r;
 }
 
@@ -329,25 +364,13 @@ static int sysv_recv(struct shbuf__map *m, int side, int timeout_ms, int watch_f
         struct wake_msg msg;
         (void) timeout_ms;
         (void) watch_fd;
-        if (msgrcv(S(m)->msg_id, &msg, sizeof(msg.mtext), side + 1, 0) >= 0)
+        if (msgrcv(S(m)->msg_id, &msg, sizeof(msg.mtext), side + 1, MSG_NOERROR) >= 0)
                 return 1;
         return errno == EINTR ? -EINTR : gone(errno);
 }
 
-/* A deadline or the peer's death must get through even a queue a hostile
- * neighbour filled: then its messages (any type but ours) make room. */
 static int sysv_send_self(struct shbuf__map *m, int side) {
-        for (int attempt = 0; attempt < 16; attempt++) {
-                int r = msg_send(m, side);
-                if (r != -EAGAIN)
-                        return r;
-                struct wake_msg junk;
-                if (msgrcv(S(m)->msg_id, &junk, sizeof(junk.mtext), side + 1, IPC_NOWAIT | MSG_EXCEPT | MSG_NOERROR) <
-                            0 &&
-                    errno != ENOMSG)
-                        return gone(errno);
-        }
-        return -EAGAIN;
+        return queue_wakeup(m, side);
 }
 
 static int sysv_drain(struct shbuf__map *m, int side) {

@@ -175,6 +175,14 @@ static bool backend_unusable(int r) {
         return r == -ENOSYS || r == -ENOSPC || r == -EPERM || r == -EINVAL;
 }
 
+int shbuf__create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uint64_t size, int mode) {
+        if (size == 0)
+                return -EINVAL;
+        if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX || size > SHBUF__SIZE_MAX)
+                return -EFBIG;
+        return create_on(b, ret, key, size, mode);
+}
+
 int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *opts) {
         const char *name = opts && opts->backend ? opts->backend : env_backend();
         int mode = opts && opts->mode ? opts->mode & 0777 : 0600;
@@ -226,7 +234,7 @@ static int claim_client(shbuf *sb) {
         return 0;
 }
 
-static int open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
+int shbuf__open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
         shbuf *sb = handle_new(SHBUF__CLIENT);
         int r;
 
@@ -273,12 +281,12 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
                 r = backend_by_name(opts->backend, &b);
                 if (r < 0)
                         return r;
-                return open_on(b, ret, key);
+                return shbuf__open_on(b, ret, key);
         }
         /* Whichever backend made it: the first that has something there
          * answers, be it a buffer or an error about what is there. */
         for (size_t i = 0; shbuf__backends[i]; i++) {
-                r = open_on(shbuf__backends[i], ret, key);
+                r = shbuf__open_on(shbuf__backends[i], ret, key);
                 if (r != -ENOENT)
                         return r;
         }

@@ -276,6 +276,9 @@ int shbuf__wait(shbuf *sb, int timeout_ms);
 
 /* handle.c: lifetime. */
 int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *opts);
+/* The same on one given backend, for the tests' in-memory backend. */
+int shbuf__create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uint64_t size, int mode);
+int shbuf__open_on(const struct shbuf__backend *b, shbuf **ret, key_t key);
 int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts);
 void shbuf__free(shbuf *sb);
 int shbuf__access(shbuf *sb, int mode);

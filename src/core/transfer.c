@@ -195,8 +195,12 @@ static int commit(shbuf *sb, enum shbuf__dir d, const struct look *lk, uint64_t 
 /* After a commit: tell the peer. r is commit()'s result. */
 static void tell(shbuf *sb, enum shbuf__dir d, const struct look *lk, uint64_t n, int r) {
         if (r == 0) {
-                /* A dropped commit changes no count: announce it. */
+                /* A dropped commit changes no count: announce it, to the
+                 * peer and to ourselves. The call returns what a full (or
+                 * empty) ring returns, and a program that waits then must
+                 * not wait for a peer that has nothing to do either. */
                 shbuf__announce_side(sb, !sb->side);
+                shbuf__announce_side(sb, sb->side);
                 return;
         }
         uint64_t free_after = d == SHBUF__READ ? sb->size - (lk->avail - n) : lk->avail - n;

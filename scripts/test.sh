@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds libshbuf and runs its whole test suite: the default build (both
-# backends) under CTest, then each single-backend build, then checks that a
+# backends) under CTest, then each single-backend build, the build with the
+# plain-POSIX platform layer, then checks that a
 # default naming a disabled backend is refused at configure time, then the
 # AddressSanitizer+UBSan, ThreadSanitizer and libFuzzer builds
 # (scripts/test-sanitizers.sh). The soak (ctest -L soak) is left out.
@@ -31,6 +32,9 @@ configure_and_test "$build"
 # Either backend alone: the library builds and passes everything.
 configure_and_test "$build-sysv-only" -DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=sysv
 configure_and_test "$build-posix-only" -DSHBUF_WITH_SYSV=OFF -DSHBUF_DEFAULT_BACKEND=posix
+# The core's plain-POSIX platform layer (no futex, pidfd, epoll, membarrier),
+# what a port starts from: the fallbacks pass the same tests.
+configure_and_test "$build-os-posix" -DSHBUF_OS=posix -- -L 'api|stream|reliability|unit|tools'
 
 echo "=== a default naming a disabled backend must not configure"
 for bad in "-DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=posix" "-DSHBUF_WITH_SYSV=OFF -DSHBUF_DEFAULT_BACKEND=sysv"; do

@@ -422,7 +422,7 @@ START_TEST(test_stale_holders_taken_over) {
         errno = 0;
         ck_assert_int_eq(shbuf_status_lock(p), -1);
         ck_assert_int_eq(errno, ETIMEDOUT);
-        ck_assert_int_ge(t_now_ms() - t0, SHBUF__LOCK_WAIT_MS - 100);
+        ck_assert_int_ge(t_now_ms() - t0, shbuf__lock_wait_ms - 100);
         atomic_store(&p->control->lock.owner, 0);
         shbuf_free(c);
         shbuf_free(p);

@@ -35,27 +35,44 @@ extern "C" {
  *
  * Conventions: functions returning a pointer return NULL on failure, functions
  * returning int or long return -1; in both cases errno says why. Predicates
- * return 1 or 0 (and -1 with errno on a bad handle or a corrupted status
- * block). Every function accepts being called from several threads of one
- * process at once on the same handle. A handle must not be used in the child of
- * a fork(); the child opens the buffer anew if it needs it.
+ * return 1 or 0 (and -1 with errno on a bad handle or a corrupted ring).
  *
- * The status block lives in memory shared with the other process, so the
- * library treats it as untrusted: a peer that corrupts it can make calls fail
- * with EPROTO, never make this process touch memory outside its mappings.
+ * Threads: a handle may be used from several threads of one process at
+ * once. Calls are serialised per direction inside the process: two threads
+ * writing through one handle never interleave within a call, and each
+ * shbuf_write() lands whole (the same for reading). A zero-copy transfer
+ * spans two calls (shbuf_get_write_pointer() ... shbuf_inc_write_pointer(),
+ * the same for reading): a program that writes from several threads
+ * serialises those pairs itself, or uses shbuf_write(). Notification on and
+ * off, waits and the select descriptor work from any thread at any time.
+ * shbuf_free() while another thread is still inside a call on the same
+ * handle is misuse, like close() on a descriptor in use. One ring carries one
+ * writer and one reader at a time across the two processes. No function is
+ * async-signal-safe. A handle must not be used in the child of a fork(); the
+ * child opens the buffer anew if it needs it.
+ *
+ * The data path takes no lock: each side writes only its own position and
+ * counters, so reads and writes commit with plain stores, and a commit makes
+ * a system call only to wake a peer that sleeps.
+ *
+ * Everything in shared memory is treated as untrusted: a peer that corrupts
+ * it can make calls fail with EPROTO, never make this process touch memory
+ * outside its mappings.
  */
 
 /** Opaque, per-process handle of one end of a shared buffer. */
 typedef struct _shbuf shbuf;
 
 /**
- * The buffer's status block. It lives in the shared control block; both sides
- * read and write it under the status lock (shbuf_status_lock()).
+ * The buffer's status, as libshbuf 0.0.3 showed it: a view of the shared ring
+ * (see shbuf_get_status()).
  *
  * Ring model: size S (shbuf_get_size()), read index R, length L, backlog B.
  * Unread data is at offsets (R + i) mod S for 0 <= i < L; the write position
  * is (R + L) mod S. The backlog is the already-read data just before R that
- * the writer has not overwritten yet, at most backlog_target bytes.
+ * the writer has not overwritten yet, at most backlog_target bytes: consuming
+ * r bytes raises it by r (up to the target and to S - L), writing over it
+ * shrinks it.
  */
 typedef struct shbuf_status {
         unsigned long read_idx;       /**< offset of the next unread byte */
@@ -168,8 +185,14 @@ SHBUF_EXPORT unsigned long shbuf_get_size(shbuf *sb);
 SHBUF_EXPORT unsigned char *shbuf_get_pointer(shbuf *sb);
 
 /**
- * The shared status block. Read or change it only between
- * shbuf_status_lock() and shbuf_status_unlock(), then call shbuf_notify().
+ * The status block: a view of the shared ring, owned by the handle (the same
+ * pointer on every call). Between shbuf_status_lock() and
+ * shbuf_status_unlock() it is current and the caller may edit read_idx,
+ * length, backlog, backlog_target, the counters and the ignore flags; the
+ * edits take effect at shbuf_status_unlock(), after which the program calls
+ * shbuf_notify() as in 0.0.3. Outside the lock every call refreshes it, a
+ * snapshot that may be stale at once (unless another thread of this process
+ * holds the lock, then it is left to that thread).
  * NULL + EINVAL on a NULL handle.
  */
 SHBUF_EXPORT shbuf_status *shbuf_get_status(shbuf *sb);
@@ -188,17 +211,28 @@ SHBUF_EXPORT shbuf_status *shbuf_get_status(shbuf *sb);
 SHBUF_EXPORT int shbuf_notify_enable(shbuf *sb, int b);
 
 /**
- * Wake the peer, whether it is waiting or not.
+ * Wake the peer: its next (or current) wait returns. Wake-ups coalesce: at
+ * most one is in flight per direction, so notifying a peer that never waits
+ * costs one message at most, however often it is done.
  *
  * \return 0, or -1 with errno EPIPE (objects removed) or EINVAL.
  */
 SHBUF_EXPORT int shbuf_notify(shbuf *sb);
 
 /**
- * Block until the peer notifies: any commit of the peer after this thread last
- * looked at the status (through any helper or shbuf_status_lock()) counts, so
- * a notification cannot be lost between looking and waiting. Wake-ups may be
- * spurious; re-check the status after each return.
+ * Block until the peer commits or notifies after this thread last looked at
+ * the ring, so that nothing can be lost between looking and waiting. What a
+ * look is depends on the direction: after shbuf_read() or
+ * shbuf_get_read_pointer() (or their commits) the wait is for the writer's
+ * commits, after shbuf_write() or shbuf_get_write_pointer() for the
+ * reader's, after shbuf_is_empty() or shbuf_is_full() for either; a thread
+ * that never looked returns at once. Wake-ups may be spurious; re-check the
+ * ring after each return.
+ *
+ * Before it sleeps a wait may spin, boundedly, while that can help (the peer
+ * is in the middle of the transfer waited for, or shbuf_set_spin() asked
+ * for it), never while the peer sleeps itself, and yielding the CPU at every
+ * turn when the peer last ran on this very CPU.
  *
  * A signal whose handler was installed without SA_RESTART ends the wait
  * with EINTR while it sleeps in the kernel. One whose handler runs while
@@ -228,13 +262,15 @@ SHBUF_EXPORT int shbuf_wait_timeout(shbuf *sb, int timeout_ms);
  * Let waits spin for up to usec microseconds, watching for the peer's next
  * commit, before they sleep in the kernel. A peer that is active usually
  * commits again within microseconds, and catching that without sleeping
- * costs neither side a system call: round trips get several times faster at
+ * costs neither side a system call: round trips get many times faster at
  * the price of CPU time while spinning. Off (0) by default; the environment
  * variable SHBUF_SPIN_US sets the default of new handles. A side with
  * nothing to do still sleeps after the spin, so an idle buffer costs no CPU.
  *
- * Independently of this setting, a wait spins while the peer is in the
- * middle of the transfer it waits for; see shbuf_set_busy_spin().
+ * The spin follows one policy with the one of shbuf_set_busy_spin(): it
+ * never runs while the peer sleeps in a wait of its own (it will not commit
+ * before it is woken), and when the peer's last call ran on the CPU the
+ * waiter runs on, it yields that CPU at every turn instead of holding it.
  *
  * \param usec 0 (off) to 100000
  * \return 0, or -1 with errno EINVAL (usec too large, NULL handle).
@@ -244,10 +280,12 @@ SHBUF_EXPORT int shbuf_set_spin(shbuf *sb, unsigned usec);
 /**
  * Bound the spin for a transfer under way. A wait spins, instead of
  * sleeping, while the peer is in the middle of the transfer it waits for
- * (between the look of shbuf_write() or shbuf_get_write_pointer() and the
- * commit, or the same on the read side), for at most usec microseconds: 20
- * by default, or SHBUF_BUSY_SPIN_US in the environment for new handles. It
- * never spins for an idle peer. A program that waits through the select
+ * (in a shbuf_write() or shbuf_read(), or between the look of
+ * shbuf_get_write_pointer() and its commit, the same on the read side),
+ * and a few polls past its end in case the next one starts at once, for at
+ * most usec microseconds: 20 by default, or SHBUF_BUSY_SPIN_US in the
+ * environment for new handles. For an idle peer it stops after those few
+ * polls (a microsecond or two). A program that waits through the select
  * descriptor sleeps in its own poll(), out of the library's reach: with
  * notification enabled, shbuf_read(), shbuf_write() and the get_*_pointer()
  * calls that find nothing to do spin on the same terms for the peer's
@@ -293,20 +331,39 @@ SHBUF_EXPORT int shbuf_is_connected(shbuf *sb);
 /**@{*/
 
 /**
- * Take the status lock. It is cheap (no system call) when uncontended; a
- * holder that died is detected and the lock recovered. Not recursive.
+ * Take the status lock, for direct access to the status block (see
+ * shbuf_get_status()). The data path does not use it: while it is held the
+ * ring is frozen, and the two sides' copies (shbuf_read(), shbuf_write())
+ * and looks find nothing to do (they wait a moment for a short edit to end,
+ * never longer), while their zero-copy commits wait for it (boundedly). Not
+ * recursive. A holder that died, or a lock word no live handle can hold, is
+ * taken over at once; every wait for the lock is bounded (2 seconds) and
+ * ends at a signal.
  *
- * \return 0, or -1 with errno: EPROTO (the status block is invalid; the lock
- *         is not held), EPIPE (the lock object was removed), EINVAL.
+ * \return 0, or -1 with errno: ETIMEDOUT (a live holder kept it, e.g. a
+ *         stopped process), EINTR (a signal arrived while waiting), EDEADLK
+ *         (this thread holds it already), EPROTO (the ring is invalid; the
+ *         lock is not held), EPIPE (the lock object was removed), EINVAL.
  */
 SHBUF_EXPORT int shbuf_status_lock(shbuf *sb);
 
-/** Release the status lock taken with shbuf_status_lock(). \return 0 or -1 + EINVAL. */
+/**
+ * Release the status lock, applying the edits made to the status block. An
+ * edit no ring can hold (read_idx >= S, length > S, backlog > S - length,
+ * backlog > backlog_target) is refused: nothing changes, and the lock is
+ * released all the same.
+ *
+ * \return 0, or -1 with errno: EPERM (the calling thread does not hold the
+ *         lock), EINVAL (an impossible edit, or a NULL handle).
+ */
 SHBUF_EXPORT int shbuf_status_unlock(shbuf *sb);
 
 /**
- * Empty the ring: R = L = B = 0; counters and backlog_target are kept.
- * \return 0, or -1 with errno EPROTO or EINVAL.
+ * Empty the ring: R = L = B = 0; counters, backlog_target and the ignore
+ * flags are kept. It also repairs a ring a crashed or hostile peer left
+ * invalid. Wakes the peer.
+ * \return 0, or -1 with errno ETIMEDOUT, EINTR, EDEADLK (see
+ *         shbuf_status_lock()) or EINVAL.
  */
 SHBUF_EXPORT int shbuf_reset(shbuf *sb);
 
@@ -324,7 +381,11 @@ SHBUF_EXPORT unsigned char *shbuf_get_read_pointer(shbuf *sb, unsigned long *l);
 
 /**
  * Consume r bytes. If ignore_read_inc is set, clear it and change nothing else.
- * \return 0, or -1 with errno EINVAL (r > L; nothing changes) or EPROTO.
+ * While a status edit of either side is under way, the commit waits for its
+ * end (see shbuf_status_lock()) and applies to the ring as it left it.
+ * \return 0, or -1 with errno EINVAL (r > L; nothing changes), EPROTO, or
+ *         ETIMEDOUT, EINTR, EDEADLK (the status lock, as for
+ *         shbuf_status_lock()).
  */
 SHBUF_EXPORT int shbuf_inc_read_pointer(shbuf *sb, unsigned long r);
 
@@ -339,8 +400,9 @@ SHBUF_EXPORT unsigned char *shbuf_get_write_pointer(shbuf *sb, unsigned long *l)
 /**
  * Commit w written bytes. If ignore_write_inc is set, clear it and change
  * nothing else. The writer may always use S - L bytes; writing over the
- * backlog shrinks it.
- * \return 0, or -1 with errno EINVAL (w > S - L; nothing changes) or EPROTO.
+ * backlog shrinks it. Status edits under way: as shbuf_inc_read_pointer().
+ * \return 0, or -1 with errno EINVAL (w > S - L; nothing changes), EPROTO,
+ *         or ETIMEDOUT, EINTR, EDEADLK.
  */
 SHBUF_EXPORT int shbuf_inc_write_pointer(shbuf *sb, unsigned long w);
 
@@ -353,16 +415,20 @@ SHBUF_EXPORT int shbuf_is_empty(shbuf *sb);
 /**
  * Copy up to n unread bytes out of the ring (across the wrap) and consume them.
  * Never blocks.
- * \return bytes moved (0 when empty, or when ignore_read_inc dropped the
- *         commit), or -1 with errno EINVAL or EPROTO.
+ * \return bytes moved (0 when empty, when ignore_read_inc dropped the commit,
+ *         or while a status edit lasts longer than a moment; a wait that
+ *         follows then returns as soon as there is something to do), or -1
+ *         with errno EINVAL or EPROTO.
  */
 SHBUF_EXPORT long shbuf_read(shbuf *sb, unsigned char *buf, unsigned long n);
 
 /**
  * Copy up to n bytes into the ring (across the wrap) and commit them.
  * Never blocks.
- * \return bytes stored (0 when full, or when ignore_write_inc dropped the
- *         commit), or -1 with errno EINVAL or EPROTO.
+ * \return bytes stored (0 when full, when ignore_write_inc dropped the
+ *         commit, or while a status edit lasts longer than a moment; a wait
+ *         that follows then returns as soon as there is something to do),
+ *         or -1 with errno EINVAL or EPROTO.
  */
 SHBUF_EXPORT long shbuf_write(shbuf *sb, const unsigned char *buf, unsigned long n);
 

@@ -142,13 +142,25 @@ static inline struct shbuf__role *shbuf__peer_role(shbuf *sb, enum shbuf__dir d)
 }
 
 /*
+ * A full fence. ThreadSanitizer does not model standalone fences (and gcc
+ * refuses them under it); an atomic read-modify-write of a variable of the
+ * thread's own is a full fence on the machine, and one it understands.
+ */
+#ifdef __SANITIZE_THREAD__
+static _Thread_local _Atomic int shbuf__fence_word;
+#define shbuf__full_fence() ((void) atomic_fetch_add(&shbuf__fence_word, 0))
+#else
+#define shbuf__full_fence() atomic_thread_fence(memory_order_seq_cst)
+#endif
+
+/*
  * The hot paths' half of an asymmetric fence (os.h): nothing but a compiler
  * barrier where the other side's membarrier() reaches this process, a full
  * fence where it does not.
  */
 static inline void shbuf__light_fence(const shbuf *sb) {
         if (sb->self_fence)
-                atomic_thread_fence(memory_order_seq_cst);
+                shbuf__full_fence();
         else
                 atomic_signal_fence(memory_order_seq_cst);
 }
@@ -205,8 +217,10 @@ int shbuf__peer_fd(shbuf *sb);
 /* lock.c: the status lock word. deadline_ms < 0: the default bound. */
 int shbuf__lock(shbuf *sb, int64_t deadline_ms);
 void shbuf__unlock(shbuf *sb);
-/* Milliseconds a lock (or an unfreeze) is waited for at most. */
-#define SHBUF__LOCK_WAIT_MS 2000
+/* Milliseconds a lock (or an unfreeze) is waited for at most: 2000. A
+ * variable so that the fuzzer, whose made-up holders may look alive, can
+ * make them give up sooner. */
+extern int shbuf__lock_wait_ms;
 
 /* wake.c: the wait word protocol. shbuf__wake_side() also serves tooling,
  * which has a mapping but no handle. */

@@ -17,7 +17,7 @@
  *     current one, or a side whose process died, is taken over at once; so
  *     is our own tag when this handle does not hold the lock (a forked
  *     child, a scribbling peer).
- *   - Every wait is bounded (SHBUF__LOCK_WAIT_MS, or the caller's
+ *   - Every wait is bounded (shbuf__lock_wait_ms, 2 s, or the caller's
  *     deadline) and a signal ends it with EINTR: a stopped holder (SIGSTOP)
  *     makes callers fail with ETIMEDOUT, never hang.
  *
@@ -31,6 +31,8 @@
 #include "handle.h"
 
 #define LOCK_SPINS 100
+
+int shbuf__lock_wait_ms = 2000;
 #define LOCK_NAP_MAX_MS 16
 
 static int sleep_on(shbuf *sb, _Atomic uint32_t *word, uint32_t expected, int timeout_ms) {
@@ -59,7 +61,7 @@ int shbuf__lock(shbuf *sb, int64_t deadline_ms) {
         uint32_t free_word = 0;
 
         if (deadline_ms < 0)
-                deadline_ms = shbuf__os_now_ms() + SHBUF__LOCK_WAIT_MS;
+                deadline_ms = shbuf__os_now_ms() + shbuf__lock_wait_ms;
         if (atomic_compare_exchange_strong(word, &free_word, sb->tag))
                 goto taken;
         /* Held for a few microseconds by reset and by most status edits. */

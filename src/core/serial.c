@@ -50,10 +50,8 @@ void shbuf__serial_enter(struct shbuf__serial *s) {
                 /* The inflater's barrier orders this store before our load
                  * of owner, or shows it the store: see the top. */
                 atomic_signal_fence(memory_order_seq_cst);
-                if (atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
-                        atomic_thread_fence(memory_order_acquire);
+                if (atomic_load_explicit(&s->owner, memory_order_acquire) == me)
                         return;
-                }
                 atomic_store_explicit(&s->in_call, 0, memory_order_release);
         }
         pthread_mutex_lock(&s->mutex);
@@ -69,7 +67,7 @@ void shbuf__serial_enter(struct shbuf__serial *s) {
          * call it may be in. Its calls never block, so this is short. */
         atomic_store_explicit(&s->owner, INFLATED, memory_order_relaxed);
         if (shbuf__os_barrier(SHBUF__OS_BARRIER_PRIVATE) < 0)
-                atomic_thread_fence(memory_order_seq_cst); /* not reached: never biased */
+                shbuf__full_fence(); /* not reached: never biased */
         for (unsigned i = 0; atomic_load_explicit(&s->in_call, memory_order_acquire); i++)
                 if (i % 64 == 63)
                         sched_yield();

@@ -36,7 +36,7 @@
 bool shbuf__heavy_fence(void) {
         if (shbuf__os_barrier(SHBUF__OS_BARRIER_GLOBAL) == 0)
                 return true;
-        atomic_thread_fence(memory_order_seq_cst);
+        shbuf__full_fence();
         return false;
 }
 
@@ -128,13 +128,12 @@ static int freeze(shbuf *sb, int64_t deadline_ms) {
                                 nap_ms(1);
                 }
         }
-        atomic_thread_fence(memory_order_acquire);
         return 0;
 }
 
 /* Take the lock and freeze the ring, or fail with neither held. */
 static int lock_frozen(shbuf *sb) {
-        int64_t deadline = shbuf__os_now_ms() + SHBUF__LOCK_WAIT_MS;
+        int64_t deadline = shbuf__os_now_ms() + shbuf__lock_wait_ms;
         int r = shbuf__lock(sb, deadline);
         if (r < 0)
                 return r;

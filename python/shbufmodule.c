@@ -178,9 +178,24 @@ static int leave(BufferObject *self, int ok) {
 
 /* ---- weak references to the memoryviews handed out -------------------- */
 
-static PyObject *weakref_target(PyObject *ref) {
-        /* Borrowed; Py_None when the referent is gone. */
-        return PyWeakref_GetObject(ref);
+/* The object ref refers to, as a new reference in *ret_obj: 1, or 0 with
+ * *ret_obj NULL when it is gone, or -1 with an exception set. This is
+ * PyWeakref_GetRef() of Python 3.13, which replaced PyWeakref_GetObject()
+ * (deprecated in 3.13, removed in 3.15) because that one hands out a borrowed
+ * reference that a finalizer may free under the caller's feet. */
+static int weakref_get(PyObject *ref, PyObject **ret_obj) {
+#if PY_VERSION_HEX >= 0x030D0000
+        return PyWeakref_GetRef(ref, ret_obj);
+#else
+        PyObject *obj = PyWeakref_GetObject(ref);
+        *ret_obj = NULL;
+        if (!obj)
+                return -1;
+        if (obj == Py_None)
+                return 0;
+        *ret_obj = Py_NewRef(obj);
+        return 1;
+#endif
 }
 
 /* Drop dead entries once the list doubled since the last pruning, so a
@@ -193,8 +208,10 @@ static int views_prune(BufferObject *self) {
         if (!live)
                 return -1;
         for (Py_ssize_t i = 0; i < n; i++) {
-                PyObject *ref = PyList_GET_ITEM(self->views, i);
-                if (weakref_target(ref) != Py_None && PyList_Append(live, ref) < 0) {
+                PyObject *ref = PyList_GET_ITEM(self->views, i), *mv;
+                int alive = weakref_get(ref, &mv);
+                Py_XDECREF(mv);
+                if (alive < 0 || (alive && PyList_Append(live, ref) < 0)) {
                         Py_DECREF(live);
                         return -1;
                 }
@@ -210,10 +227,12 @@ static int views_prune(BufferObject *self) {
 static int views_release(BufferObject *self) {
         Py_ssize_t n = PyList_GET_SIZE(self->views);
         for (Py_ssize_t i = 0; i < n; i++) {
-                PyObject *mv = weakref_target(PyList_GET_ITEM(self->views, i));
-                if (mv == Py_None)
+                PyObject *mv;
+                int alive = weakref_get(PyList_GET_ITEM(self->views, i), &mv);
+                if (alive < 0)
+                        return -1;
+                if (!alive)
                         continue;
-                Py_INCREF(mv);
                 PyObject *r = PyObject_CallMethod(mv, "release", NULL);
                 Py_DECREF(mv);
                 if (r) {
@@ -321,15 +340,26 @@ static BufferObject *buffer_new(shbuf *sb, int is_provider) {
         return self;
 }
 
+/* A finalizer must leave the exception being raised as it found it. Python
+ * 3.12 replaced the three-part PyErr_Fetch() (deprecated since) by one
+ * exception object. */
 static void Buffer_finalize(BufferObject *self) {
-        PyObject *type, *value, *tb;
         if (self->closed || !self->sb || self->pid != getpid())
                 return;
+#if PY_VERSION_HEX >= 0x030C0000
+        PyObject *exc = PyErr_GetRaisedException();
+#else
+        PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
+#endif
         if (PyErr_ResourceWarning((PyObject *) self, 1, "unclosed shbuf.Buffer with key %ld",
                                   (long) self->key) < 0)
                 PyErr_WriteUnraisable((PyObject *) self);
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(exc);
+#else
         PyErr_Restore(type, value, tb);
+#endif
 }
 
 static void Buffer_dealloc(BufferObject *self) {
@@ -832,13 +862,10 @@ static PyObject *Buffer_wait(BufferObject *self, PyObject *args, PyObject *kw) {
         return result;
 }
 
-/* The limit shbuf.h documents for both spins, for messages; the library
- * itself decides what it accepts. */
-#define SPIN_MAX_US 100000
-
 /* shbuf_set_spin() or shbuf_set_busy_spin() with a count of microseconds.
- * A count the C unsigned cannot hold is refused here, before it would wrap
- * into a valid one. */
+ * The library decides which counts it accepts and says EINVAL for the others;
+ * only a count that the C unsigned cannot hold is refused here, before it
+ * would wrap into one the library accepts. */
 static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shbuf *, unsigned),
                                 const char *name) {
         Py_ssize_t usec = count_arg(arg, name, "usec");
@@ -849,8 +876,8 @@ static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shb
                 return NULL;
         if ((size_t) usec > UINT_MAX || fn(sb, (unsigned) usec) < 0) {
                 if ((size_t) usec > UINT_MAX || errno == EINVAL) {
-                        PyErr_Format(PyExc_ValueError, "%s(%zd): usec must be within 0..%d", name, usec,
-                                     SPIN_MAX_US);
+                        PyErr_Format(PyExc_ValueError, "%s(%zd): usec out of the range libshbuf accepts",
+                                     name, usec);
                         return NULL;
                 }
                 return buffer_error(self, errno, "cannot set the spin of");

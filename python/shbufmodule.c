@@ -1,6 +1,11 @@
 /*
- * The Python module `shbuf`: a CPython extension written on the public
- * libshbuf API only (include/libshbuf/shbuf.h).
+ * The Python module `shbuf._shbuf`: a CPython extension written on the
+ * public libshbuf API only (include/libshbuf/shbuf.h). The package `shbuf`
+ * (python/shbuf/) re-exports it; the asyncio methods of Buffer are written in
+ * Python, in shbuf/_aio.py, and this file only hands them over.
+ *
+ * Both builds compile this one file: CMake (python/CMakeLists.txt) and pip
+ * (python/setup.py). Each passes SHBUF_PY_VERSION, the project's version.
  *
  * Lifetime rules, and why:
  *
@@ -37,6 +42,10 @@
 #include <unistd.h>
 
 #include <libshbuf/shbuf.h>
+
+#ifndef SHBUF_PY_VERSION
+#error "SHBUF_PY_VERSION (the project version, \"X.Y.Z\") must be defined by the build"
+#endif
 
 #if PY_VERSION_HEX < 0x030A0000
 static inline PyObject *Py_NewRef(PyObject *o) {
@@ -372,7 +381,7 @@ static void Buffer_dealloc(BufferObject *self) {
         Py_TYPE(self)->tp_free((PyObject *) self);
 }
 
-PyDoc_STRVAR(Buffer_close_doc, "close()\n--\n\n"
+PyDoc_STRVAR(Buffer_close_doc, "close($self)\n--\n\n"
                                "Free this end of the buffer. The provider removes the buffer from the\n"
                                "system; a client only detaches, so another client may attach later.\n"
                                "\n"
@@ -469,7 +478,7 @@ static PyGetSetDef Buffer_getset[] = {
 
 /* ---- status ------------------------------------------------------------- */
 
-PyDoc_STRVAR(Buffer_status_doc, "status()\n--\n\n"
+PyDoc_STRVAR(Buffer_status_doc, "status($self)\n--\n\n"
                                 "A snapshot of the shared status block, taken under the status lock, as a\n"
                                 "dict with the keys read_idx, length, backlog, backlog_target,\n"
                                 "write_count, read_count, ignore_read_inc and ignore_write_inc.");
@@ -538,7 +547,7 @@ static long copy_io(shbuf *sb, int writing, void *buf, Py_ssize_t n, int *ret_er
 }
 
 PyDoc_STRVAR(Buffer_write_doc,
-             "write(data)\n--\n\n"
+             "write($self, data, /)\n--\n\n"
              "Copy as much of the bytes-like object data into the ring as fits and\n"
              "commit it. Never blocks. Returns the number of bytes stored: 0 when the\n"
              "ring is full (or when the status flag ignore_write_inc dropped the commit).");
@@ -565,7 +574,7 @@ static PyObject *Buffer_write(BufferObject *self, PyObject *arg) {
         return PyLong_FromLong(r);
 }
 
-PyDoc_STRVAR(Buffer_read_doc, "read(n=-1)\n--\n\n"
+PyDoc_STRVAR(Buffer_read_doc, "read($self, n=-1, /)\n--\n\n"
                               "Copy up to n unread bytes (all of them when n is negative) out of the\n"
                               "ring, consume them and return them as bytes. Never blocks: returns b''\n"
                               "when the ring is empty.");
@@ -607,7 +616,7 @@ static PyObject *Buffer_read(BufferObject *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(Buffer_readinto_doc,
-             "readinto(buf)\n--\n\n"
+             "readinto($self, buf, /)\n--\n\n"
              "Copy up to len(buf) unread bytes into the writable bytes-like object buf\n"
              "and consume them. Never blocks. Returns the number of bytes copied.");
 
@@ -636,7 +645,7 @@ static PyObject *Buffer_readinto(BufferObject *self, PyObject *arg) {
 
 /* ---- zero-copy I/O ------------------------------------------------------ */
 
-PyDoc_STRVAR(Buffer_read_view_doc, "read_view()\n--\n\n"
+PyDoc_STRVAR(Buffer_read_view_doc, "read_view($self)\n--\n\n"
                                    "A read-only memoryview over the contiguous unread bytes at the read\n"
                                    "position, in the shared memory itself (no copy). It may be shorter\n"
                                    "than the unread data when that wraps around the end of the ring; it is\n"
@@ -655,7 +664,7 @@ static PyObject *Buffer_read_view(BufferObject *self, PyObject *unused) {
 }
 
 PyDoc_STRVAR(Buffer_write_view_doc,
-             "write_view()\n--\n\n"
+             "write_view($self)\n--\n\n"
              "A writable memoryview over the contiguous free bytes at the write\n"
              "position, in the shared memory itself. Fill a prefix of it, then\n"
              "publish it with commit_write(n). Empty when the ring is full. The view\n"
@@ -707,7 +716,7 @@ static PyObject *commit(BufferObject *self, PyObject *arg, int writing) {
         Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Buffer_commit_read_doc, "commit_read(n)\n--\n\n"
+PyDoc_STRVAR(Buffer_commit_read_doc, "commit_read($self, n, /)\n--\n\n"
                                      "Consume n bytes at the read position (after reading them through\n"
                                      "read_view()). Raises ValueError if n is more than the unread bytes.");
 
@@ -716,7 +725,7 @@ static PyObject *Buffer_commit_read(BufferObject *self, PyObject *arg) {
 }
 
 PyDoc_STRVAR(Buffer_commit_write_doc,
-             "commit_write(n)\n--\n\n"
+             "commit_write($self, n, /)\n--\n\n"
              "Publish n bytes written at the write position (through write_view()).\n"
              "Raises ValueError if n is more than the free bytes.");
 
@@ -736,19 +745,19 @@ static PyObject *predicate(BufferObject *self, int (*fn)(shbuf *), const char *w
         return PyBool_FromLong(r);
 }
 
-PyDoc_STRVAR(Buffer_is_empty_doc, "is_empty()\n--\n\nTrue if there are no unread bytes.");
+PyDoc_STRVAR(Buffer_is_empty_doc, "is_empty($self)\n--\n\nTrue if there are no unread bytes.");
 
 static PyObject *Buffer_is_empty(BufferObject *self, PyObject *unused) {
         return predicate(self, shbuf_is_empty, "cannot look at");
 }
 
-PyDoc_STRVAR(Buffer_is_full_doc, "is_full()\n--\n\nTrue if the ring holds size unread bytes.");
+PyDoc_STRVAR(Buffer_is_full_doc, "is_full($self)\n--\n\nTrue if the ring holds size unread bytes.");
 
 static PyObject *Buffer_is_full(BufferObject *self, PyObject *unused) {
         return predicate(self, shbuf_is_full, "cannot look at");
 }
 
-PyDoc_STRVAR(Buffer_reset_doc, "reset(zero=False)\n--\n\n"
+PyDoc_STRVAR(Buffer_reset_doc, "reset($self, zero=False)\n--\n\n"
                                "Empty the ring (read index, length and backlog become 0; the counters\n"
                                "are kept). With zero=True the data memory is also filled with zeros.");
 
@@ -765,7 +774,7 @@ static PyObject *Buffer_reset(BufferObject *self, PyObject *args, PyObject *kw) 
         Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Buffer_access_doc, "access(mode)\n--\n\n"
+PyDoc_STRVAR(Buffer_access_doc, "access($self, mode, /)\n--\n\n"
                                 "Apply the permission bits mode & 0o777 to every OS object of the buffer.");
 
 static PyObject *Buffer_access(BufferObject *self, PyObject *arg) {
@@ -792,7 +801,7 @@ static double monotonic_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
-PyDoc_STRVAR(Buffer_wait_doc, "wait(timeout=None)\n--\n\n"
+PyDoc_STRVAR(Buffer_wait_doc, "wait($self, timeout=None)\n--\n\n"
                               "Block until the other side commits or notifies, at most timeout seconds\n"
                               "(None: no limit). Returns True when woken, False when the time ran out.\n"
                               "Wake-ups may be spurious: look at the ring again after each return.\n"
@@ -886,7 +895,7 @@ static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shb
 }
 
 PyDoc_STRVAR(Buffer_set_spin_doc,
-             "set_spin(usec)\n--\n\n"
+             "set_spin($self, usec, /)\n--\n\n"
              "Let wait() spin for up to usec microseconds (0 to 100000), watching for\n"
              "the other side's next commit, before it sleeps in the kernel: faster round\n"
              "trips for CPU time while spinning. Off (0) by default; the environment\n"
@@ -899,7 +908,7 @@ static PyObject *Buffer_set_spin(BufferObject *self, PyObject *arg) {
 }
 
 PyDoc_STRVAR(Buffer_set_busy_spin_doc,
-             "set_busy_spin(usec)\n--\n\n"
+             "set_busy_spin($self, usec, /)\n--\n\n"
              "Bound, to usec microseconds (0 to 100000), the spin of wait() while the\n"
              "other side is in the middle of the transfer waited for (between its look\n"
              "and its commit). 20 by default, or SHBUF_BUSY_SPIN_US in the environment\n"
@@ -911,7 +920,7 @@ static PyObject *Buffer_set_busy_spin(BufferObject *self, PyObject *arg) {
         return set_spin_limit(self, arg, shbuf_set_busy_spin, "set_busy_spin");
 }
 
-PyDoc_STRVAR(Buffer_notify_doc, "notify()\n--\n\n"
+PyDoc_STRVAR(Buffer_notify_doc, "notify($self)\n--\n\n"
                                 "Wake the other side, whether it is waiting or not. Raises\n"
                                 "BrokenPipeError when the buffer was removed.");
 
@@ -924,7 +933,7 @@ static PyObject *Buffer_notify(BufferObject *self, PyObject *unused) {
         Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Buffer_fileno_doc, "fileno()\n--\n\n"
+PyDoc_STRVAR(Buffer_fileno_doc, "fileno($self)\n--\n\n"
                                 "The select descriptor: readable after each notification from the other\n"
                                 "side and when it goes away, so a Buffer works with select, selectors and\n"
                                 "asyncio's loop.add_reader(). Do not read or close it; call post_select()\n"
@@ -946,7 +955,7 @@ static PyObject *Buffer_fileno(BufferObject *self, PyObject *unused) {
 }
 
 PyDoc_STRVAR(Buffer_post_select_doc,
-             "post_select()\n--\n\n"
+             "post_select($self)\n--\n\n"
              "Drain the select descriptor after it was reported readable, and re-arm\n"
              "it; then look at the ring. Raises BrokenPipeError when the other side\n"
              "went away (the descriptor then stays readable).");
@@ -962,6 +971,73 @@ static PyObject *Buffer_post_select(BufferObject *self, PyObject *unused) {
         if (shbuf_post_select(sb) < 0)
                 return buffer_error(self, errno, "select descriptor of");
         Py_RETURN_NONE;
+}
+
+/* ---- asyncio ------------------------------------------------------------ */
+
+/*
+ * The coroutines live in shbuf/_aio.py, written in Python: a coroutine in C
+ * would be a hand-made awaitable state machine, and these only wait on the
+ * select descriptor through the event loop. The module is imported on first
+ * use, so that `import shbuf` does not import asyncio.
+ */
+static PyObject *aio_call(const char *name, BufferObject *self, PyObject *args, PyObject *kw) {
+        PyObject *mod = PyImport_ImportModule("shbuf._aio");
+        if (!mod)
+                return NULL;
+        PyObject *fn = PyObject_GetAttrString(mod, name);
+        Py_DECREF(mod);
+        if (!fn)
+                return NULL;
+        Py_ssize_t n = PyTuple_GET_SIZE(args);
+        PyObject *full = PyTuple_New(n + 1);
+        if (!full) {
+                Py_DECREF(fn);
+                return NULL;
+        }
+        PyTuple_SET_ITEM(full, 0, Py_NewRef((PyObject *) self));
+        for (Py_ssize_t i = 0; i < n; i++)
+                PyTuple_SET_ITEM(full, i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+        PyObject *r = PyObject_Call(fn, full, kw);
+        Py_DECREF(full);
+        Py_DECREF(fn);
+        return r;
+}
+
+PyDoc_STRVAR(Buffer_wait_async_doc,
+             "wait_async($self, timeout=None)\n--\n\n"
+             "Coroutine: wait(), for asyncio. Waits on the select descriptor (see\n"
+             "fileno()) with loop.add_reader(), without a thread and without polling,\n"
+             "until the other side commits or notifies, at most timeout seconds (None:\n"
+             "no limit); then calls post_select(). Returns True when woken, False when\n"
+             "the time ran out; wake-ups may be spurious, so look at the ring again.\n"
+             "Cancelling the task stops the wait. Raises BrokenPipeError when the\n"
+             "other side closed its end or died.");
+
+static PyObject *Buffer_wait_async(BufferObject *self, PyObject *args, PyObject *kw) {
+        return aio_call("wait_async", self, args, kw);
+}
+
+PyDoc_STRVAR(Buffer_read_async_doc,
+             "read_async($self, n=-1)\n--\n\n"
+             "Coroutine: wait until there are unread bytes, then read() up to n of\n"
+             "them (all when n is negative) and return them as bytes; n == 0 returns\n"
+             "b'' at once. Raises BrokenPipeError when the other side went away and\n"
+             "everything it wrote has been read.");
+
+static PyObject *Buffer_read_async(BufferObject *self, PyObject *args, PyObject *kw) {
+        return aio_call("read_async", self, args, kw);
+}
+
+PyDoc_STRVAR(Buffer_write_async_doc,
+             "write_async($self, data)\n--\n\n"
+             "Coroutine: write all of the bytes-like object data, waiting for room\n"
+             "whenever the ring is full, as socket.sendall() does. Returns None.\n"
+             "Raises BrokenPipeError when the other side went away. When the task is\n"
+             "cancelled, a prefix of data may have been written.");
+
+static PyObject *Buffer_write_async(BufferObject *self, PyObject *args, PyObject *kw) {
+        return aio_call("write_async", self, args, kw);
 }
 
 static PyMethodDef Buffer_methods[] = {
@@ -987,6 +1063,12 @@ static PyMethodDef Buffer_methods[] = {
         {"notify", (PyCFunction) Buffer_notify, METH_NOARGS, Buffer_notify_doc},
         {"fileno", (PyCFunction) Buffer_fileno, METH_NOARGS, Buffer_fileno_doc},
         {"post_select", (PyCFunction) Buffer_post_select, METH_NOARGS, Buffer_post_select_doc},
+        {"wait_async", (PyCFunction) (void (*)(void)) Buffer_wait_async, METH_VARARGS | METH_KEYWORDS,
+         Buffer_wait_async_doc},
+        {"read_async", (PyCFunction) (void (*)(void)) Buffer_read_async, METH_VARARGS | METH_KEYWORDS,
+         Buffer_read_async_doc},
+        {"write_async", (PyCFunction) (void (*)(void)) Buffer_write_async, METH_VARARGS | METH_KEYWORDS,
+         Buffer_write_async_doc},
         {NULL, NULL, 0, NULL},
 };
 
@@ -1146,11 +1228,11 @@ PyDoc_STRVAR(module_doc, "Shared buffers: a byte ring in shared memory that stre
                          "                buf.wait()        # the ring is full\n");
 
 static struct PyModuleDef shbuf_module = {
-        PyModuleDef_HEAD_INIT, .m_name = "shbuf",           .m_doc = module_doc,
+        PyModuleDef_HEAD_INIT, .m_name = "shbuf._shbuf",    .m_doc = module_doc,
         .m_size = -1,          .m_methods = module_methods,
 };
 
-PyMODINIT_FUNC PyInit_shbuf(void) {
+PyMODINIT_FUNC PyInit__shbuf(void) {
         if (PyType_Ready(&Buffer_Type) < 0 || PyType_Ready(&Exporter_Type) < 0)
                 return NULL;
         PyObject *m = PyModule_Create(&shbuf_module);
@@ -1163,10 +1245,7 @@ PyMODINIT_FUNC PyInit_shbuf(void) {
                 return NULL;
         }
         if (PyModule_AddIntConstant(m, "DEFAULT_SIZE", DEFAULT_SIZE) < 0 ||
-            PyModule_AddObject(m, "__version__",
-                               PyUnicode_FromFormat("%d.%d.%d", SHBUF_VERSION_NUMBER / 10000,
-                                                    SHBUF_VERSION_NUMBER / 100 % 100,
-                                                    SHBUF_VERSION_NUMBER % 100)) < 0 ||
+            PyModule_AddStringConstant(m, "__version__", SHBUF_PY_VERSION) < 0 ||
             PyModule_AddIntConstant(m, "VERSION_NUMBER", SHBUF_VERSION_NUMBER) < 0) {
                 Py_DECREF(m);
                 return NULL;

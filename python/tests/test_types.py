@@ -23,6 +23,7 @@ import shbuf
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
 HAVE_MYPY = importlib.util.find_spec("mypy") is not None
+HAVE_NUMPY = importlib.util.find_spec("numpy") is not None
 
 
 def missing(what, package):
@@ -50,6 +51,10 @@ class TestTypes(unittest.TestCase):
     def test_examples(self):
         self.run_mypy(os.path.join(EXAMPLES, "to_shbuf_cat.py"),
                       os.path.join(EXAMPLES, "asyncio_stream.py"))
+
+    @unittest.skipUnless(HAVE_NUMPY, missing("NumPy", "python3-numpy"))
+    def test_numpy_example(self):
+        self.run_mypy(os.path.join(EXAMPLES, "numpy_samples.py"))
 
     def test_whole_api_program(self):
         self.run_mypy("typing_check.py", "keylog.py")

@@ -1004,6 +1004,15 @@ static PyObject *aio_call(const char *name, BufferObject *self, PyObject *args, 
         return r;
 }
 
+/* Buffer.<name>(): the coroutine <name> of shbuf/_aio.py, for this Buffer. */
+#define AIO_METHOD(name)                                                                                    \
+        static PyObject *Buffer_##name(BufferObject *self, PyObject *args, PyObject *kw) {                  \
+                return aio_call(#name, self, args, kw);                                                     \
+        }
+AIO_METHOD(wait_async)
+AIO_METHOD(read_async)
+AIO_METHOD(write_async)
+
 PyDoc_STRVAR(Buffer_wait_async_doc,
              "wait_async($self, timeout=None)\n--\n\n"
              "Coroutine: wait(), for asyncio. Waits on the select descriptor (see\n"
@@ -1014,10 +1023,6 @@ PyDoc_STRVAR(Buffer_wait_async_doc,
              "Cancelling the task stops the wait. Raises BrokenPipeError when the\n"
              "other side closed its end or died.");
 
-static PyObject *Buffer_wait_async(BufferObject *self, PyObject *args, PyObject *kw) {
-        return aio_call("wait_async", self, args, kw);
-}
-
 PyDoc_STRVAR(Buffer_read_async_doc,
              "read_async($self, n=-1)\n--\n\n"
              "Coroutine: wait until there are unread bytes, then read() up to n of\n"
@@ -1025,20 +1030,12 @@ PyDoc_STRVAR(Buffer_read_async_doc,
              "b'' at once. Raises BrokenPipeError when the other side went away and\n"
              "everything it wrote has been read.");
 
-static PyObject *Buffer_read_async(BufferObject *self, PyObject *args, PyObject *kw) {
-        return aio_call("read_async", self, args, kw);
-}
-
 PyDoc_STRVAR(Buffer_write_async_doc,
              "write_async($self, data)\n--\n\n"
              "Coroutine: write all of the bytes-like object data, waiting for room\n"
              "whenever the ring is full, as socket.sendall() does. Returns None.\n"
              "Raises BrokenPipeError when the other side went away. When the task is\n"
              "cancelled, a prefix of data may have been written.");
-
-static PyObject *Buffer_write_async(BufferObject *self, PyObject *args, PyObject *kw) {
-        return aio_call("write_async", self, args, kw);
-}
 
 static PyMethodDef Buffer_methods[] = {
         {"close", (PyCFunction) Buffer_close, METH_NOARGS, Buffer_close_doc},

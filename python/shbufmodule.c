@@ -485,7 +485,7 @@ PyDoc_STRVAR(Buffer_status_doc, "status($self)\n--\n\n"
 
 static PyObject *Buffer_status(BufferObject *self, PyObject *unused) {
         shbuf *sb = enter(self);
-        shbuf_status st;
+        shbuf_status st = {0}; /* set under the lock; GCC cannot always see that */
         int r, err = 0;
 
         if (!sb)

@@ -1,6 +1,11 @@
 /*
- * The Python module `shbuf`: a CPython extension written on the public
- * libshbuf API only (include/libshbuf/shbuf.h).
+ * The Python module `shbuf._shbuf`: a CPython extension written on the
+ * public libshbuf API only (include/libshbuf/shbuf.h). The package `shbuf`
+ * (python/shbuf/) re-exports it; the asyncio methods of Buffer are written in
+ * Python, in shbuf/_aio.py, and this file only hands them over.
+ *
+ * Both builds compile this one file: CMake (python/CMakeLists.txt) and pip
+ * (python/setup.py). Each passes SHBUF_PY_VERSION, the project's version.
  *
  * Lifetime rules, and why:
  *
@@ -37,6 +42,10 @@
 #include <unistd.h>
 
 #include <libshbuf/shbuf.h>
+
+#ifndef SHBUF_PY_VERSION
+#error "SHBUF_PY_VERSION (the project version, \"X.Y.Z\") must be defined by the build"
+#endif
 
 #if PY_VERSION_HEX < 0x030A0000
 static inline PyObject *Py_NewRef(PyObject *o) {
@@ -178,9 +187,24 @@ static int leave(BufferObject *self, int ok) {
 
 /* ---- weak references to the memoryviews handed out -------------------- */
 
-static PyObject *weakref_target(PyObject *ref) {
-        /* Borrowed; Py_None when the referent is gone. */
-        return PyWeakref_GetObject(ref);
+/* The object ref refers to, as a new reference in *ret_obj: 1, or 0 with
+ * *ret_obj NULL when it is gone, or -1 with an exception set. This is
+ * PyWeakref_GetRef() of Python 3.13, which replaced PyWeakref_GetObject()
+ * (deprecated in 3.13, removed in 3.15) because that one hands out a borrowed
+ * reference that a finalizer may free under the caller's feet. */
+static int weakref_get(PyObject *ref, PyObject **ret_obj) {
+#if PY_VERSION_HEX >= 0x030D0000
+        return PyWeakref_GetRef(ref, ret_obj);
+#else
+        PyObject *obj = PyWeakref_GetObject(ref);
+        *ret_obj = NULL;
+        if (!obj)
+                return -1;
+        if (obj == Py_None)
+                return 0;
+        *ret_obj = Py_NewRef(obj);
+        return 1;
+#endif
 }
 
 /* Drop dead entries once the list doubled since the last pruning, so a
@@ -193,8 +217,10 @@ static int views_prune(BufferObject *self) {
         if (!live)
                 return -1;
         for (Py_ssize_t i = 0; i < n; i++) {
-                PyObject *ref = PyList_GET_ITEM(self->views, i);
-                if (weakref_target(ref) != Py_None && PyList_Append(live, ref) < 0) {
+                PyObject *ref = PyList_GET_ITEM(self->views, i), *mv;
+                int alive = weakref_get(ref, &mv);
+                Py_XDECREF(mv);
+                if (alive < 0 || (alive && PyList_Append(live, ref) < 0)) {
                         Py_DECREF(live);
                         return -1;
                 }
@@ -210,10 +236,12 @@ static int views_prune(BufferObject *self) {
 static int views_release(BufferObject *self) {
         Py_ssize_t n = PyList_GET_SIZE(self->views);
         for (Py_ssize_t i = 0; i < n; i++) {
-                PyObject *mv = weakref_target(PyList_GET_ITEM(self->views, i));
-                if (mv == Py_None)
+                PyObject *mv;
+                int alive = weakref_get(PyList_GET_ITEM(self->views, i), &mv);
+                if (alive < 0)
+                        return -1;
+                if (!alive)
                         continue;
-                Py_INCREF(mv);
                 PyObject *r = PyObject_CallMethod(mv, "release", NULL);
                 Py_DECREF(mv);
                 if (r) {
@@ -321,15 +349,26 @@ static BufferObject *buffer_new(shbuf *sb, int is_provider) {
         return self;
 }
 
+/* A finalizer must leave the exception being raised as it found it. Python
+ * 3.12 replaced the three-part PyErr_Fetch() (deprecated since) by one
+ * exception object. */
 static void Buffer_finalize(BufferObject *self) {
-        PyObject *type, *value, *tb;
         if (self->closed || !self->sb || self->pid != getpid())
                 return;
+#if PY_VERSION_HEX >= 0x030C0000
+        PyObject *exc = PyErr_GetRaisedException();
+#else
+        PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
+#endif
         if (PyErr_ResourceWarning((PyObject *) self, 1, "unclosed shbuf.Buffer with key %ld",
                                   (long) self->key) < 0)
                 PyErr_WriteUnraisable((PyObject *) self);
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(exc);
+#else
         PyErr_Restore(type, value, tb);
+#endif
 }
 
 static void Buffer_dealloc(BufferObject *self) {
@@ -342,7 +381,7 @@ static void Buffer_dealloc(BufferObject *self) {
         Py_TYPE(self)->tp_free((PyObject *) self);
 }
 
-PyDoc_STRVAR(Buffer_close_doc, "close()\n--\n\n"
+PyDoc_STRVAR(Buffer_close_doc, "close($self)\n--\n\n"
                                "Free this end of the buffer. The provider removes the buffer from the\n"
                                "system; a client only detaches, so another client may attach later.\n"
                                "\n"
@@ -439,14 +478,14 @@ static PyGetSetDef Buffer_getset[] = {
 
 /* ---- status ------------------------------------------------------------- */
 
-PyDoc_STRVAR(Buffer_status_doc, "status()\n--\n\n"
+PyDoc_STRVAR(Buffer_status_doc, "status($self)\n--\n\n"
                                 "A snapshot of the shared status block, taken under the status lock, as a\n"
                                 "dict with the keys read_idx, length, backlog, backlog_target,\n"
                                 "write_count, read_count, ignore_read_inc and ignore_write_inc.");
 
 static PyObject *Buffer_status(BufferObject *self, PyObject *unused) {
         shbuf *sb = enter(self);
-        shbuf_status st;
+        shbuf_status st = {0}; /* set under the lock; GCC cannot always see that */
         int r, err = 0;
 
         if (!sb)
@@ -508,7 +547,7 @@ static long copy_io(shbuf *sb, int writing, void *buf, Py_ssize_t n, int *ret_er
 }
 
 PyDoc_STRVAR(Buffer_write_doc,
-             "write(data)\n--\n\n"
+             "write($self, data, /)\n--\n\n"
              "Copy as much of the bytes-like object data into the ring as fits and\n"
              "commit it. Never blocks. Returns the number of bytes stored: 0 when the\n"
              "ring is full (or when the status flag ignore_write_inc dropped the commit).");
@@ -535,7 +574,7 @@ static PyObject *Buffer_write(BufferObject *self, PyObject *arg) {
         return PyLong_FromLong(r);
 }
 
-PyDoc_STRVAR(Buffer_read_doc, "read(n=-1)\n--\n\n"
+PyDoc_STRVAR(Buffer_read_doc, "read($self, n=-1, /)\n--\n\n"
                               "Copy up to n unread bytes (all of them when n is negative) out of the\n"
                               "ring, consume them and return them as bytes. Never blocks: returns b''\n"
                               "when the ring is empty.");
@@ -577,7 +616,7 @@ static PyObject *Buffer_read(BufferObject *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(Buffer_readinto_doc,
-             "readinto(buf)\n--\n\n"
+             "readinto($self, buf, /)\n--\n\n"
              "Copy up to len(buf) unread bytes into the writable bytes-like object buf\n"
              "and consume them. Never blocks. Returns the number of bytes copied.");
 
@@ -606,7 +645,7 @@ static PyObject *Buffer_readinto(BufferObject *self, PyObject *arg) {
 
 /* ---- zero-copy I/O ------------------------------------------------------ */
 
-PyDoc_STRVAR(Buffer_read_view_doc, "read_view()\n--\n\n"
+PyDoc_STRVAR(Buffer_read_view_doc, "read_view($self)\n--\n\n"
                                    "A read-only memoryview over the contiguous unread bytes at the read\n"
                                    "position, in the shared memory itself (no copy). It may be shorter\n"
                                    "than the unread data when that wraps around the end of the ring; it is\n"
@@ -625,7 +664,7 @@ static PyObject *Buffer_read_view(BufferObject *self, PyObject *unused) {
 }
 
 PyDoc_STRVAR(Buffer_write_view_doc,
-             "write_view()\n--\n\n"
+             "write_view($self)\n--\n\n"
              "A writable memoryview over the contiguous free bytes at the write\n"
              "position, in the shared memory itself. Fill a prefix of it, then\n"
              "publish it with commit_write(n). Empty when the ring is full. The view\n"
@@ -677,7 +716,7 @@ static PyObject *commit(BufferObject *self, PyObject *arg, int writing) {
         Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Buffer_commit_read_doc, "commit_read(n)\n--\n\n"
+PyDoc_STRVAR(Buffer_commit_read_doc, "commit_read($self, n, /)\n--\n\n"
                                      "Consume n bytes at the read position (after reading them through\n"
                                      "read_view()). Raises ValueError if n is more than the unread bytes.");
 
@@ -686,7 +725,7 @@ static PyObject *Buffer_commit_read(BufferObject *self, PyObject *arg) {
 }
 
 PyDoc_STRVAR(Buffer_commit_write_doc,
-             "commit_write(n)\n--\n\n"
+             "commit_write($self, n, /)\n--\n\n"
              "Publish n bytes written at the write position (through write_view()).\n"
              "Raises ValueError if n is more than the free bytes.");
 
@@ -706,19 +745,19 @@ static PyObject *predicate(BufferObject *self, int (*fn)(shbuf *), const char *w
         return PyBool_FromLong(r);
 }
 
-PyDoc_STRVAR(Buffer_is_empty_doc, "is_empty()\n--\n\nTrue if there are no unread bytes.");
+PyDoc_STRVAR(Buffer_is_empty_doc, "is_empty($self)\n--\n\nTrue if there are no unread bytes.");
 
 static PyObject *Buffer_is_empty(BufferObject *self, PyObject *unused) {
         return predicate(self, shbuf_is_empty, "cannot look at");
 }
 
-PyDoc_STRVAR(Buffer_is_full_doc, "is_full()\n--\n\nTrue if the ring holds size unread bytes.");
+PyDoc_STRVAR(Buffer_is_full_doc, "is_full($self)\n--\n\nTrue if the ring holds size unread bytes.");
 
 static PyObject *Buffer_is_full(BufferObject *self, PyObject *unused) {
         return predicate(self, shbuf_is_full, "cannot look at");
 }
 
-PyDoc_STRVAR(Buffer_reset_doc, "reset(zero=False)\n--\n\n"
+PyDoc_STRVAR(Buffer_reset_doc, "reset($self, zero=False)\n--\n\n"
                                "Empty the ring (read index, length and backlog become 0; the counters\n"
                                "are kept). With zero=True the data memory is also filled with zeros.");
 
@@ -735,7 +774,7 @@ static PyObject *Buffer_reset(BufferObject *self, PyObject *args, PyObject *kw) 
         Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Buffer_access_doc, "access(mode)\n--\n\n"
+PyDoc_STRVAR(Buffer_access_doc, "access($self, mode, /)\n--\n\n"
                                 "Apply the permission bits mode & 0o777 to every OS object of the buffer.");
 
 static PyObject *Buffer_access(BufferObject *self, PyObject *arg) {
@@ -762,7 +801,7 @@ static double monotonic_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
-PyDoc_STRVAR(Buffer_wait_doc, "wait(timeout=None)\n--\n\n"
+PyDoc_STRVAR(Buffer_wait_doc, "wait($self, timeout=None)\n--\n\n"
                               "Block until the other side commits or notifies, at most timeout seconds\n"
                               "(None: no limit). Returns True when woken, False when the time ran out.\n"
                               "Wake-ups may be spurious: look at the ring again after each return.\n"
@@ -832,13 +871,10 @@ static PyObject *Buffer_wait(BufferObject *self, PyObject *args, PyObject *kw) {
         return result;
 }
 
-/* The limit shbuf.h documents for both spins, for messages; the library
- * itself decides what it accepts. */
-#define SPIN_MAX_US 100000
-
 /* shbuf_set_spin() or shbuf_set_busy_spin() with a count of microseconds.
- * A count the C unsigned cannot hold is refused here, before it would wrap
- * into a valid one. */
+ * The library decides which counts it accepts and says EINVAL for the others;
+ * only a count that the C unsigned cannot hold is refused here, before it
+ * would wrap into one the library accepts. */
 static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shbuf *, unsigned),
                                 const char *name) {
         Py_ssize_t usec = count_arg(arg, name, "usec");
@@ -849,8 +885,8 @@ static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shb
                 return NULL;
         if ((size_t) usec > UINT_MAX || fn(sb, (unsigned) usec) < 0) {
                 if ((size_t) usec > UINT_MAX || errno == EINVAL) {
-                        PyErr_Format(PyExc_ValueError, "%s(%zd): usec must be within 0..%d", name, usec,
-                                     SPIN_MAX_US);
+                        PyErr_Format(PyExc_ValueError, "%s(%zd): usec out of the range libshbuf accepts",
+                                     name, usec);
                         return NULL;
                 }
                 return buffer_error(self, errno, "cannot set the spin of");
@@ -859,7 +895,7 @@ static PyObject *set_spin_limit(BufferObject *self, PyObject *arg, int (*fn)(shb
 }
 
 PyDoc_STRVAR(Buffer_set_spin_doc,
-             "set_spin(usec)\n--\n\n"
+             "set_spin($self, usec, /)\n--\n\n"
              "Let wait() spin for up to usec microseconds (0 to 100000), watching for\n"
              "the other side's next commit, before it sleeps in the kernel: faster round\n"
              "trips for CPU time while spinning. Off (0) by default; the environment\n"
@@ -872,7 +908,7 @@ static PyObject *Buffer_set_spin(BufferObject *self, PyObject *arg) {
 }
 
 PyDoc_STRVAR(Buffer_set_busy_spin_doc,
-             "set_busy_spin(usec)\n--\n\n"
+             "set_busy_spin($self, usec, /)\n--\n\n"
              "Bound, to usec microseconds (0 to 100000), the spin of wait() while the\n"
              "other side is in the middle of the transfer waited for (between its look\n"
              "and its commit). 20 by default, or SHBUF_BUSY_SPIN_US in the environment\n"
@@ -884,7 +920,7 @@ static PyObject *Buffer_set_busy_spin(BufferObject *self, PyObject *arg) {
         return set_spin_limit(self, arg, shbuf_set_busy_spin, "set_busy_spin");
 }
 
-PyDoc_STRVAR(Buffer_notify_doc, "notify()\n--\n\n"
+PyDoc_STRVAR(Buffer_notify_doc, "notify($self)\n--\n\n"
                                 "Wake the other side, whether it is waiting or not. Raises\n"
                                 "BrokenPipeError when the buffer was removed.");
 
@@ -897,7 +933,7 @@ static PyObject *Buffer_notify(BufferObject *self, PyObject *unused) {
         Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Buffer_fileno_doc, "fileno()\n--\n\n"
+PyDoc_STRVAR(Buffer_fileno_doc, "fileno($self)\n--\n\n"
                                 "The select descriptor: readable after each notification from the other\n"
                                 "side and when it goes away, so a Buffer works with select, selectors and\n"
                                 "asyncio's loop.add_reader(). Do not read or close it; call post_select()\n"
@@ -919,7 +955,7 @@ static PyObject *Buffer_fileno(BufferObject *self, PyObject *unused) {
 }
 
 PyDoc_STRVAR(Buffer_post_select_doc,
-             "post_select()\n--\n\n"
+             "post_select($self)\n--\n\n"
              "Drain the select descriptor after it was reported readable, and re-arm\n"
              "it; then look at the ring. Raises BrokenPipeError when the other side\n"
              "went away (the descriptor then stays readable).");
@@ -936,6 +972,70 @@ static PyObject *Buffer_post_select(BufferObject *self, PyObject *unused) {
                 return buffer_error(self, errno, "select descriptor of");
         Py_RETURN_NONE;
 }
+
+/* ---- asyncio ------------------------------------------------------------ */
+
+/*
+ * The coroutines live in shbuf/_aio.py, written in Python: a coroutine in C
+ * would be a hand-made awaitable state machine, and these only wait on the
+ * select descriptor through the event loop. The module is imported on first
+ * use, so that `import shbuf` does not import asyncio.
+ */
+static PyObject *aio_call(const char *name, BufferObject *self, PyObject *args, PyObject *kw) {
+        PyObject *mod = PyImport_ImportModule("shbuf._aio");
+        if (!mod)
+                return NULL;
+        PyObject *fn = PyObject_GetAttrString(mod, name);
+        Py_DECREF(mod);
+        if (!fn)
+                return NULL;
+        Py_ssize_t n = PyTuple_GET_SIZE(args);
+        PyObject *full = PyTuple_New(n + 1);
+        if (!full) {
+                Py_DECREF(fn);
+                return NULL;
+        }
+        PyTuple_SET_ITEM(full, 0, Py_NewRef((PyObject *) self));
+        for (Py_ssize_t i = 0; i < n; i++)
+                PyTuple_SET_ITEM(full, i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+        PyObject *r = PyObject_Call(fn, full, kw);
+        Py_DECREF(full);
+        Py_DECREF(fn);
+        return r;
+}
+
+/* Buffer.<name>(): the coroutine <name> of shbuf/_aio.py, for this Buffer. */
+#define AIO_METHOD(name)                                                                                    \
+        static PyObject *Buffer_##name(BufferObject *self, PyObject *args, PyObject *kw) {                  \
+                return aio_call(#name, self, args, kw);                                                     \
+        }
+AIO_METHOD(wait_async)
+AIO_METHOD(read_async)
+AIO_METHOD(write_async)
+
+PyDoc_STRVAR(Buffer_wait_async_doc,
+             "wait_async($self, timeout=None)\n--\n\n"
+             "Coroutine: wait(), for asyncio. Waits on the select descriptor (see\n"
+             "fileno()) with loop.add_reader(), without a thread and without polling,\n"
+             "until the other side commits or notifies, at most timeout seconds (None:\n"
+             "no limit); then calls post_select(). Returns True when woken, False when\n"
+             "the time ran out; wake-ups may be spurious, so look at the ring again.\n"
+             "Cancelling the task stops the wait. Raises BrokenPipeError when the\n"
+             "other side closed its end or died.");
+
+PyDoc_STRVAR(Buffer_read_async_doc,
+             "read_async($self, n=-1)\n--\n\n"
+             "Coroutine: wait until there are unread bytes, then read() up to n of\n"
+             "them (all when n is negative) and return them as bytes; n == 0 returns\n"
+             "b'' at once. Raises BrokenPipeError when the other side went away and\n"
+             "everything it wrote has been read.");
+
+PyDoc_STRVAR(Buffer_write_async_doc,
+             "write_async($self, data)\n--\n\n"
+             "Coroutine: write all of the bytes-like object data, waiting for room\n"
+             "whenever the ring is full, as socket.sendall() does. Returns None.\n"
+             "Raises BrokenPipeError when the other side went away. When the task is\n"
+             "cancelled, a prefix of data may have been written.");
 
 static PyMethodDef Buffer_methods[] = {
         {"close", (PyCFunction) Buffer_close, METH_NOARGS, Buffer_close_doc},
@@ -960,6 +1060,12 @@ static PyMethodDef Buffer_methods[] = {
         {"notify", (PyCFunction) Buffer_notify, METH_NOARGS, Buffer_notify_doc},
         {"fileno", (PyCFunction) Buffer_fileno, METH_NOARGS, Buffer_fileno_doc},
         {"post_select", (PyCFunction) Buffer_post_select, METH_NOARGS, Buffer_post_select_doc},
+        {"wait_async", (PyCFunction) (void (*)(void)) Buffer_wait_async, METH_VARARGS | METH_KEYWORDS,
+         Buffer_wait_async_doc},
+        {"read_async", (PyCFunction) (void (*)(void)) Buffer_read_async, METH_VARARGS | METH_KEYWORDS,
+         Buffer_read_async_doc},
+        {"write_async", (PyCFunction) (void (*)(void)) Buffer_write_async, METH_VARARGS | METH_KEYWORDS,
+         Buffer_write_async_doc},
         {NULL, NULL, 0, NULL},
 };
 
@@ -1119,11 +1225,11 @@ PyDoc_STRVAR(module_doc, "Shared buffers: a byte ring in shared memory that stre
                          "                buf.wait()        # the ring is full\n");
 
 static struct PyModuleDef shbuf_module = {
-        PyModuleDef_HEAD_INIT, .m_name = "shbuf",           .m_doc = module_doc,
+        PyModuleDef_HEAD_INIT, .m_name = "shbuf._shbuf",    .m_doc = module_doc,
         .m_size = -1,          .m_methods = module_methods,
 };
 
-PyMODINIT_FUNC PyInit_shbuf(void) {
+PyMODINIT_FUNC PyInit__shbuf(void) {
         if (PyType_Ready(&Buffer_Type) < 0 || PyType_Ready(&Exporter_Type) < 0)
                 return NULL;
         PyObject *m = PyModule_Create(&shbuf_module);
@@ -1136,10 +1242,7 @@ PyMODINIT_FUNC PyInit_shbuf(void) {
                 return NULL;
         }
         if (PyModule_AddIntConstant(m, "DEFAULT_SIZE", DEFAULT_SIZE) < 0 ||
-            PyModule_AddObject(m, "__version__",
-                               PyUnicode_FromFormat("%d.%d.%d", SHBUF_VERSION_NUMBER / 10000,
-                                                    SHBUF_VERSION_NUMBER / 100 % 100,
-                                                    SHBUF_VERSION_NUMBER % 100)) < 0 ||
+            PyModule_AddStringConstant(m, "__version__", SHBUF_PY_VERSION) < 0 ||
             PyModule_AddIntConstant(m, "VERSION_NUMBER", SHBUF_VERSION_NUMBER) < 0) {
                 Py_DECREF(m);
                 return NULL;

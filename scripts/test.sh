@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds libshbuf and runs its whole test suite: the default build (both
-# backends) under CTest, then each single-backend build, the build with the
-# plain-POSIX platform layer, then checks that a
-# default naming a disabled backend is refused at configure time, then the
+# backends) under CTest, then the Python package installed with pip
+# (scripts/test-python-pip.sh), then each single-backend build, the build
+# with the plain-POSIX platform layer, then checks that a default naming a
+# disabled backend is refused at configure time, then the
 # AddressSanitizer+UBSan, ThreadSanitizer and libFuzzer builds
 # (scripts/test-sanitizers.sh). The soak (ctest -L soak) is left out.
 #
@@ -10,7 +11,8 @@
 #   BUILD_DIR=dir scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+# NumPy and mypy for the Python module's tests (python/tests).
+scripts/deps.sh python3-numpy mypy
 
 build=${BUILD_DIR:-build}
 jobs=2
@@ -29,6 +31,9 @@ configure_and_test() {
 }
 
 configure_and_test "$build"
+# The Python package as pip installs it, against this build's C peer and,
+# installed, its library.
+BUILD_DIR=$build scripts/test-python-pip.sh
 # Either backend alone: the library builds and passes everything.
 configure_and_test "$build-sysv-only" -DSHBUF_WITH_POSIX=OFF -DSHBUF_DEFAULT_BACKEND=sysv
 configure_and_test "$build-posix-only" -DSHBUF_WITH_SYSV=OFF -DSHBUF_DEFAULT_BACKEND=posix

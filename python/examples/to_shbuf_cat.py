@@ -18,7 +18,7 @@ import shbuf
 MAGIC = 0x31434253
 
 
-def main():
+def main() -> int:
     src_path, out_path = sys.argv[1], sys.argv[2]
     tool = sys.argv[3] if len(sys.argv) > 3 else "shbuf"
     with shbuf.create(size=1 << 20) as buf, open(src_path, "rb") as src:

@@ -10,7 +10,9 @@ still in the system.
 import asyncio
 import errno
 import gc
+import importlib.metadata
 import os
+import re
 import resource
 import selectors
 import signal
@@ -22,29 +24,10 @@ import tracemalloc
 import unittest
 
 import shbuf
+from keylog import assert_none_left, used
 
 BACKEND = os.environ.get("SHBUF_BACKEND") or shbuf.default_backend()
 C_PEER = os.environ.get("SHBUF_C_PEER")
-
-# Keys this process made buffers under; all must be gone at the end.
-_keys_used = set()
-
-
-def used(key):
-    """Note a key a buffer was made under: for tearDownModule(), and for the
-    CTest leak check (tests/ipc-leak-check.sh), which looks once every test
-    has finished under the keys in $SHBUF_TEST_LOG, and at the SysV data
-    segments that the pids logged there made, and so also catches what a run
-    killed by its time-out left behind."""
-    _keys_used.add(key)
-    path = os.environ.get("SHBUF_TEST_LOG")
-    if path:
-        # One short write with O_APPEND: lines of parallel tests never mix.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, b"pid %d\nkey %d\n" % (os.getpid(), key))
-        finally:
-            os.close(fd)
 
 # Same generator as c_peer.c: a pseudo-random table whose length is prime.
 PATTERN_LEN = 65521
@@ -68,16 +51,7 @@ def open_fds():
 
 
 def tearDownModule():
-    left = []
-    for key in sorted(_keys_used):
-        try:
-            b = shbuf.open(key)
-        except FileNotFoundError:
-            continue
-        b.close()
-        left.append(key)
-    if left:
-        raise AssertionError("buffers left behind under keys %s" % left)
+    assert_none_left()
 
 
 class Base(unittest.TestCase):
@@ -137,9 +111,32 @@ class TestModule(Base):
             self.assertTrue(obj.__doc__, obj)
         for name in ("close", "status", "write", "read", "readinto", "read_view", "write_view",
                      "commit_read", "commit_write", "wait", "notify", "fileno", "post_select",
-                     "set_spin", "set_busy_spin",
+                     "set_spin", "set_busy_spin", "wait_async", "read_async", "write_async",
                      "key", "size", "backend", "is_provider", "connected"):
             self.assertTrue(getattr(shbuf.Buffer, name).__doc__, name)
+
+    def test_version_has_one_source(self):
+        # The project's version is in the top CMakeLists.txt; both builds
+        # take it from there (CMake itself, and setup.py for pip).
+        m = re.match(r"(\d+)\.(\d+)\.(\d+)$", shbuf.__version__)
+        self.assertTrue(m, shbuf.__version__)
+        major, minor, patch = map(int, m.groups())
+        self.assertEqual(shbuf.VERSION_NUMBER, major * 10000 + minor * 100 + patch)
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "CMakeLists.txt")
+        if os.path.exists(top):
+            with open(top) as f:
+                project = re.search(r"project\(libshbuf\s+VERSION\s+([0-9.]+)", f.read())
+            self.assertEqual(shbuf.__version__, project.group(1))
+        if os.environ.get("SHBUF_PROJECT_VERSION"):
+            self.assertEqual(shbuf.__version__, os.environ["SHBUF_PROJECT_VERSION"])
+        # Installed by pip: the distribution says the same.
+        try:
+            dist = importlib.metadata.distribution("shbuf")
+        except importlib.metadata.PackageNotFoundError:
+            return
+        init = os.path.realpath(str(dist.locate_file("shbuf/__init__.py")))
+        if init == os.path.realpath(shbuf.__file__):
+            self.assertEqual(dist.version, shbuf.__version__)
 
     def test_buffer_cannot_be_made_directly(self):
         with self.assertRaises(TypeError):

@@ -184,6 +184,10 @@ static int enable(shbuf *sb) {
                 (void) sb->backend->send(&sb->map, sb->side, false);
         shbuf__wait_arm(sb, arm_how(s));
         (void) shbuf__heavy_fence();
+        /* A peer that left before: its pidfd is not in the set (nor anyone's
+         * wake-up on the way), so the descriptor is made readable here. */
+        if (s->set >= 0 && shbuf__peer_gone(sb, true))
+                shbuf__wake_side(sb->backend, &sb->map, sb->side);
         return 0;
 fail:
         select_free(sb, s);

@@ -117,9 +117,8 @@ struct _shbuf {
          * by pthread_cond_wait(). */
         pthread_mutex_t mutex;
         pthread_cond_t cond;
-        bool receiving;     /* one thread sleeps in the channel ... */
-        pthread_t receiver; /* ... this one */
-        uint64_t wake_gen;  /* bumped whenever that thread returns */
+        bool receiving;    /* one thread sleeps in the channel */
+        uint64_t wake_gen; /* bumped whenever that thread returns */
         int64_t alive_checked_ms;
         struct shbuf__peer peer;
         struct shbuf__select *select; /* notification enabled */
@@ -282,7 +281,6 @@ int shbuf__post_select(shbuf *sb);
 /* With sb->mutex held and select enabled: sleep on it; 1/0/-errno as
  * shbuf__sleep_channel(). Drops the mutex while sleeping. */
 int shbuf__select_sleep(shbuf *sb, int d, int64_t deadline_ms);
-void shbuf__select_kick(shbuf *sb);
 void shbuf__select_peer_changed(shbuf *sb);
 
 /* wait.c */

@@ -72,11 +72,6 @@ void shbuf__select_peer_changed(shbuf *sb) {
                 follow_peer(sb, sb->select);
 }
 
-void shbuf__select_kick(shbuf *sb) {
-        if (sb->select)
-                shbuf__os_event_post(sb->select->kick_w);
-}
-
 /* ---- forwarded: the notifier thread ----------------------------------- */
 
 static void *notifier_main(void *arg) {

@@ -210,11 +210,12 @@ static void tell(shbuf *sb, enum shbuf__dir d, const struct look *lk, uint64_t n
 /*
  * Microseconds a look that found the ring frozen waits for the thaw before
  * it reports nothing to do: a status edit (shbuf_status_lock() to
- * shbuf_status_unlock(), a reset) takes a few tens of microseconds, and a
- * copy should not fail for one. A longer edit, or a holder that was
- * stopped, makes it report nothing: it never blocks.
+ * shbuf_status_unlock(), a reset) takes tens of microseconds, more when
+ * its holder is preempted, and a copy should not come back empty for one.
+ * A longer edit, or a holder that was stopped, makes it report nothing: it
+ * never blocks for longer.
  */
-#define THAW_WAIT_US 100
+#define THAW_WAIT_US 2000
 
 /* Called outside the call: the holder waits for our busy mark to clear. */
 static void await_thaw(shbuf *sb) {

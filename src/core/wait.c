@@ -151,7 +151,6 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                         continue;
                 }
                 sb->receiving = true;
-                sb->receiver = pthread_self();
                 pthread_mutex_unlock(&sb->mutex);
                 r = turn(sb, d, deadline, &graced);
                 /* Woken with nothing new: were the objects removed? */

@@ -68,6 +68,7 @@ struct shbuf__dirstate {
         bool transfer;     /* a look found something and its commit is due */
         uint32_t mark;     /* the mark's side and CPU bits during a call */
         uint32_t calls;    /* calls made, to ask for the CPU now and then */
+        bool biased;       /* the call under way entered serial biased */
 };
 
 /* The peer as this handle follows it (liveness.c); under handle.mutex. */
@@ -201,8 +202,10 @@ void shbuf__copy_in(const shbuf *sb, unsigned char *dst, const unsigned char *sr
 /* serial.c */
 void shbuf__serial_init(struct shbuf__serial *s);
 void shbuf__serial_destroy(struct shbuf__serial *s);
-void shbuf__serial_enter(struct shbuf__serial *s);
-void shbuf__serial_leave(struct shbuf__serial *s);
+/* Returns whether the call entered biased, which shbuf__serial_leave()
+ * must be told. */
+bool shbuf__serial_enter(struct shbuf__serial *s);
+void shbuf__serial_leave(struct shbuf__serial *s, bool biased);
 
 /* liveness.c: is the other side still there? Under sb->mutex unless said. */
 void shbuf__peer_refresh(shbuf *sb);

@@ -43,7 +43,7 @@ void shbuf__serial_destroy(struct shbuf__serial *s) {
         pthread_mutex_destroy(&s->mutex);
 }
 
-void shbuf__serial_enter(struct shbuf__serial *s) {
+bool shbuf__serial_enter(struct shbuf__serial *s) {
         const void *me = &thread_token;
         if (atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
                 atomic_store_explicit(&s->in_call, 1, memory_order_relaxed);
@@ -51,7 +51,7 @@ void shbuf__serial_enter(struct shbuf__serial *s) {
                  * of owner, or shows it the store: see the top. */
                 atomic_signal_fence(memory_order_seq_cst);
                 if (atomic_load_explicit(&s->owner, memory_order_acquire) == me)
-                        return;
+                        return true;
                 atomic_store_explicit(&s->in_call, 0, memory_order_release);
         }
         pthread_mutex_lock(&s->mutex);
@@ -59,10 +59,10 @@ void shbuf__serial_enter(struct shbuf__serial *s) {
         if (owner == NULL) {
                 /* First user: the bias is ours from the next call on. */
                 atomic_store_explicit(&s->owner, me, memory_order_relaxed);
-                return;
+                return false;
         }
         if (owner == INFLATED || owner == me)
-                return;
+                return false;
         /* A second thread: inflate, then wait for the owner to leave the
          * call it may be in. Its calls never block, so this is short. */
         atomic_store_explicit(&s->owner, INFLATED, memory_order_relaxed);
@@ -73,14 +73,14 @@ void shbuf__serial_enter(struct shbuf__serial *s) {
                         sched_yield();
                 else
                         cpu_relax();
+        return false;
 }
 
-void shbuf__serial_leave(struct shbuf__serial *s) {
-        const void *me = &thread_token;
-        const void *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-        if (owner == me && atomic_load_explicit(&s->in_call, memory_order_relaxed)) {
+/* biased: what shbuf__serial_enter() returned. The lock may have been
+ * inflated meanwhile, so only the caller knows how it entered. */
+void shbuf__serial_leave(struct shbuf__serial *s, bool biased) {
+        if (biased)
                 atomic_store_explicit(&s->in_call, 0, memory_order_release);
-                return;
-        }
-        pthread_mutex_unlock(&s->mutex);
+        else
+                pthread_mutex_unlock(&s->mutex);
 }

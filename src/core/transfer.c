@@ -62,7 +62,8 @@ static void set_mark(shbuf *sb, enum shbuf__dir d, uint32_t flags) {
 /* Start a call of direction d, with its serial lock held. */
 static void enter(shbuf *sb, enum shbuf__dir d) {
         struct shbuf__dirstate *ds = &sb->dir[d];
-        shbuf__serial_enter(&ds->serial);
+        bool biased = shbuf__serial_enter(&ds->serial);
+        ds->biased = biased;
         atomic_store_explicit(&ds->busy, true, memory_order_relaxed);
         /* Who is at work, and where: the CPU tells a waiter whether
          * spinning for us can help (spin.c). A hint, asked for now and
@@ -78,9 +79,10 @@ static void enter(shbuf *sb, enum shbuf__dir d) {
 }
 
 static void leave(shbuf *sb, enum shbuf__dir d) {
+        struct shbuf__dirstate *ds = &sb->dir[d];
         set_mark(sb, d, 0);
-        atomic_store_explicit(&sb->dir[d].busy, false, memory_order_relaxed);
-        shbuf__serial_leave(&sb->dir[d].serial);
+        atomic_store_explicit(&ds->busy, false, memory_order_relaxed);
+        shbuf__serial_leave(&ds->serial, ds->biased);
 }
 
 /* Whether own and peer, positions of direction d, form a possible ring. */

@@ -138,6 +138,7 @@ static bool key_free(key_t key) {
 static void take_side(shbuf *sb) {
         struct shbuf__side_block *me = shbuf__self(sb);
         atomic_store(&me->pid, sb->pid);
+        atomic_store(&me->fences, sb->self_fence);
         atomic_store(&me->wait, 0);
         atomic_store(&me->state, SHBUF__SIDE_ATTACHED);
 }

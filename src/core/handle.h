@@ -171,6 +171,12 @@ static inline void shbuf__light_fence(const shbuf *sb) {
  * for stores it may not see yet (see wait.c's grace). */
 bool shbuf__heavy_fence(void);
 
+/* Whether a heavy fence that did not reach the other process must be
+ * followed by a grace: only if that process's hot paths do not fence. */
+static inline bool shbuf__peer_needs_grace(shbuf *sb) {
+        return !atomic_load_explicit(&shbuf__other(sb)->fences, memory_order_relaxed);
+}
+
 /* Milliseconds until deadline_ms (< 0: none, then -1), at least 0. */
 static inline int shbuf__ms_left(int64_t deadline_ms) {
         if (deadline_ms < 0)

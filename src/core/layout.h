@@ -104,6 +104,10 @@ struct shbuf__side_block {
         _Atomic uint32_t tag;    /* the attached handle's lock tag */
         _Atomic uint32_t wait;   /* SHBUF__WAIT_* */
         _Atomic uint32_t events; /* notifications that are not commits */
+        /* 1 if this side's hot paths fence themselves (its process is not
+         * reached by membarrier()): then the other side need not allow it
+         * a grace for stores it has not seen yet (wait.c, view.c). */
+        _Atomic uint32_t fences;
 };
 #define SHBUF__WAIT_WAITING 1u /* about to sleep, or asleep: wake me */
 #define SHBUF__WAIT_PENDING 2u /* a wake-up was sent and not taken yet */

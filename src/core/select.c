@@ -45,6 +45,7 @@ struct shbuf__select {
         int kick_r, kick_w; /* wakes a wait sleeping here */
         int pipe_r, pipe_w; /* forwarded: the pipe the thread writes into */
         pthread_t thread;   /* forwarded: the notifier thread */
+        bool in_channel;    /* ... which sleeps in the channel now */
         bool stop, closing;
 };
 
@@ -74,14 +75,29 @@ void shbuf__select_peer_changed(shbuf *sb) {
 
 /* ---- forwarded: the notifier thread ----------------------------------- */
 
+/*
+ * It holds the receiver role while it sleeps in the channel, as a wait
+ * does (wait.c): one receiver at a time, so that the wake-up that stops it
+ * cannot be taken by a wait, nor a wait's by it.
+ */
 static void *notifier_main(void *arg) {
         shbuf *sb = arg;
         pthread_mutex_lock(&sb->mutex);
         struct shbuf__select *s = sb->select;
         while (!s->stop) {
+                if (sb->receiving) {
+                        pthread_cond_wait(&sb->cond, &sb->mutex);
+                        continue;
+                }
+                sb->receiving = true;
+                s->in_channel = true;
                 pthread_mutex_unlock(&sb->mutex);
                 int r = shbuf__sleep_channel(sb, -1);
                 pthread_mutex_lock(&sb->mutex);
+                sb->receiving = false;
+                s->in_channel = false;
+                sb->wake_gen++;
+                pthread_cond_broadcast(&sb->cond);
                 if (s->stop)
                         break;
                 if (r == -EINTR)
@@ -99,6 +115,15 @@ static void *notifier_main(void *arg) {
         }
         pthread_mutex_unlock(&sb->mutex);
         return NULL;
+}
+
+/* With sb->mutex held: end the sleep of whoever sleeps in this side's
+ * channel now (a wait, or the notifier thread). */
+static void wake_receiver(shbuf *sb) {
+        if (sb->backend->caps & SHBUF__CAP_RECV_TIMED)
+                (void) sb->backend->send(&sb->map, sb->side, false);
+        else
+                (void) sb->backend->send_self(&sb->map, sb->side);
 }
 
 /* ---- enabling and disabling --------------------------------------------- */
@@ -174,9 +199,10 @@ static int enable(shbuf *sb) {
                         goto fail;
                 }
         }
-        /* A wait of another thread asleep in the channel moves over. */
-        if (sb->receiving && s->set >= 0)
-                (void) sb->backend->send(&sb->map, sb->side, false);
+        /* A wait asleep in the channel moves over to the descriptor (or
+         * leaves the channel to the notifier thread). */
+        if (sb->receiving)
+                wake_receiver(sb);
         shbuf__wait_arm(sb, arm_how(s));
         (void) shbuf__heavy_fence();
         /* A peer that left before: its pidfd is not in the set (nor anyone's
@@ -202,11 +228,10 @@ static void disable(shbuf *sb) {
         }
         if (s->set < 0) {
                 s->stop = true;
-                /* End its sleep in the channel. */
-                if (sb->backend->caps & SHBUF__CAP_RECV_TIMED)
-                        (void) sb->backend->send(&sb->map, sb->side, false);
-                else
-                        (void) sb->backend->send_self(&sb->map, sb->side);
+                /* End its sleep in the channel, where it is the only one. */
+                if (s->in_channel)
+                        wake_receiver(sb);
+                pthread_cond_broadcast(&sb->cond);
                 pthread_mutex_unlock(&sb->mutex);
                 pthread_join(s->thread, NULL);
                 pthread_mutex_lock(&sb->mutex);

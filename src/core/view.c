@@ -109,7 +109,7 @@ static void thaw(shbuf *sb, bool changed) {
 static int freeze(shbuf *sb, int64_t deadline_ms) {
         struct shbuf__lock *l = &sb->control->lock;
         atomic_fetch_or(&l->state, SHBUF__STATE_FROZEN);
-        if (!shbuf__heavy_fence())
+        if (!shbuf__heavy_fence() && shbuf__peer_needs_grace(sb))
                 nap_ms(GRACE_MS);
         for (int d = 0; d < 2; d++) {
                 for (unsigned i = 0;; i++) {

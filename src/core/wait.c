@@ -61,7 +61,7 @@ static int sleep_once(shbuf *sb, int d, int64_t deadline, bool *graced) {
                 return -EPIPE;
         }
         int64_t until = deadline;
-        if (!reached && !*graced) {
+        if (!reached && !*graced && shbuf__peer_needs_grace(sb)) {
                 int64_t grace = shbuf__os_now_ms() + GRACE_MS;
                 if (until < 0 || grace < until) {
                         until = grace;

@@ -622,12 +622,19 @@ class TestWaiting(Base):
                 setter(10)
             self.assertIn("closed", str(cm.exception))
 
-    def idle_wait_cpu(self, buf, timeout=0.3):
+    def idle_wait_cpu(self, buf, timeout=0.3, tries=3):
         # CPU time this thread spends in a wait that times out: a spin shows.
-        buf.is_empty()  # a look on the read side: the wait is for a write
-        start = time.thread_time()
-        self.assertFalse(buf.wait(timeout))
-        return time.thread_time() - start
+        # A spin that yields its CPU to another task gets little CPU time
+        # on a loaded machine, so the most of a few tries counts.
+        most = 0.0
+        for _ in range(tries):
+            buf.is_empty()  # a look on the read side: the wait is for a write
+            start = time.thread_time()
+            self.assertFalse(buf.wait(timeout))
+            most = max(most, time.thread_time() - start)
+            if most > 0.02:
+                break
+        return most
 
     def test_set_spin_spins_before_sleeping(self):
         # Even an idle peer gets the unconditional spin (100 ms here) before

@@ -426,9 +426,10 @@ SHBUF_EXPORT long shbuf_read(shbuf *sb, unsigned char *buf, unsigned long n);
  * Copy up to n bytes into the ring (across the wrap) and commit them.
  * Never blocks.
  * \return bytes stored (0 when full, when ignore_write_inc dropped the
- *         commit, or while a status edit lasts longer than a moment; a wait
- *         that follows then returns as soon as there is something to do),
- *         or -1 with errno EINVAL or EPROTO.
+ *         commit (nothing is copied then: the backlog stays whole), or
+ *         while a status edit lasts longer than a moment; a wait that
+ *         follows then returns as soon as there is something to do), or -1
+ *         with errno EINVAL or EPROTO.
  */
 SHBUF_EXPORT long shbuf_write(shbuf *sb, const unsigned char *buf, unsigned long n);
 

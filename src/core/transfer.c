@@ -340,7 +340,11 @@ static long transfer(shbuf *sb, enum shbuf__dir d, unsigned char *buf, uint64_t 
         }
         if (n > lk.avail)
                 n = lk.avail;
-        copy_pieces(sb, d, &lk, buf, n);
+        /* A commit the one-shot ignore flag drops copies nothing: a writer's
+         * bytes would land on the backlog the ring still says it keeps. The
+         * flag cannot change while the call is under way (view.c). */
+        if (!atomic_load_explicit(&shbuf__own_role(sb, d)->ignore, memory_order_relaxed))
+                copy_pieces(sb, d, &lk, buf, n);
         r = commit(sb, d, &lk, n);
         leave(sb, d);
         tell(sb, d, &lk, n, r);

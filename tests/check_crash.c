@@ -13,6 +13,7 @@
  *     objects (not while a live client is attached), then the key can be
  *     created again; a client killed without shbuf_free() does not keep a
  *     new client out;
+ *   - clients racing for the client slot: one gets in, the others EBUSY;
  *   - objects removed under a running pair (shbuf_remove(), ipcrm,
  *     shm_unlink + mq_unlink): both sides get EPIPE, no crash, no hang.
  *
@@ -791,6 +792,70 @@ END_TEST
 
 /* ---- the runner --------------------------------------------------------------- */
 
+/*
+ * Clients racing for the client slot, released at once: exactly one of
+ * them gets in each round, the others get EBUSY, and while the winner
+ * holds the slot nobody else does.
+ */
+#define RACE_ROUNDS 100
+#define RACERS 3
+
+START_TEST(test_clients_race) {
+        const key_t key = t_key(9);
+        shbuf *sb = t_create(key, 4096);
+        ck_assert_ptr_nonnull(sb);
+        for (int round = 0; round < RACE_ROUNDS; round++) {
+                int go[2], done[2], results[2];
+                ck_assert_int_eq(pipe(go), 0);
+                ck_assert_int_eq(pipe(done), 0);
+                ck_assert_int_eq(pipe(results), 0);
+                pid_t pids[RACERS];
+                for (int i = 0; i < RACERS; i++) {
+                        pids[i] = fork();
+                        ck_assert_int_ge(pids[i], 0);
+                        if (pids[i] > 0)
+                                continue;
+                        close(go[1]);
+                        close(done[1]);
+                        close(results[0]);
+                        char c;
+                        /* EOF on go: everybody starts at once. */
+                        (void) read(go[0], &c, 1);
+                        shbuf *mine = shbuf_open(key);
+                        int e = errno;
+                        c = mine ? 'y' : e == EBUSY ? 'b' : 'E';
+                        (void) write(results[1], &c, 1);
+                        /* The winner holds the slot until every racer tried. */
+                        (void) read(done[0], &c, 1);
+                        if (mine)
+                                shbuf_free(mine);
+                        _exit(0);
+                }
+                close(go[0]);
+                close(done[0]);
+                close(results[1]);
+                close(go[1]);
+                int wins = 0, busy = 0;
+                for (int i = 0; i < RACERS; i++) {
+                        char c = r_get(results[0], 10000);
+                        wins += c == 'y';
+                        busy += c == 'b';
+                }
+                close(done[1]);
+                close(results[0]);
+                for (int i = 0; i < RACERS; i++)
+                        ck_assert_int_eq(t_exit_code(t_wait_child(pids[i], 10000)), 0);
+                ck_assert_msg(wins == 1 && busy == RACERS - 1, "round %d: %d clients got in, %d got EBUSY", round,
+                              wins, busy);
+        }
+        /* The last winner left: the slot is free again. */
+        shbuf *c = shbuf_open(key);
+        ck_assert_msg(c != NULL, "shbuf_open after the races: %s", strerror(errno));
+        shbuf_free(c);
+        shbuf_free(sb);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("crash");
         TCase *tc;
@@ -806,6 +871,7 @@ int main(void) {
         tc = t_case(s, "leftovers", 30);
         tcase_add_test(tc, test_gc_after_provider_killed);
         tcase_add_test(tc, test_client_killed_while_waiting);
+        tcase_add_test(tc, test_clients_race);
         tcase_add_loop_test(tc, test_removed_under_running_pair, 0, 3);
 
         return t_run(s, "check_crash");

@@ -41,10 +41,10 @@
 _Static_assert(offsetof(struct shbuf__control, header.backend_area) == IDENT_BYTES, "identification is 32 bytes");
 
 /*
- * The provider's pid and state are left alone: `shbuf gc` (run by other
- * tests, or by anybody on the machine) removes a buffer whose provider and
- * client both look dead, and would remove this one under our feet. Every
- * other word is fair game.
+ * Every word is fair game, the provider's pid and state too: `shbuf gc` (run
+ * by other tests, or by anybody on the machine) goes by the presence tokens
+ * the kernel keeps, so what the scribbler writes there cannot make it
+ * remove this buffer under our feet.
  */
 #define PROVIDER_PID_WORD (offsetof(struct shbuf__control, side[SHBUF__PROVIDER].pid) / 4)
 #define PROVIDER_STATE_WORD (offsetof(struct shbuf__control, side[SHBUF__PROVIDER].state) / 4)
@@ -85,8 +85,7 @@ static int p_scribbler(key_t key, int in, int out, void *arg) {
         volatile uint64_t *head = (volatile uint64_t *) ((volatile char *) w + offsetof(struct shbuf__control, head.pos));
         volatile uint64_t *tail = (volatile uint64_t *) ((volatile char *) w + offsetof(struct shbuf__control, tail.pos));
         for (size_t i = first; i < words; i++)
-                if (i != PROVIDER_PID_WORD && i != PROVIDER_STATE_WORD)
-                        w[i] = (uint32_t) t_rand64(&rnd);
+                w[i] = (uint32_t) t_rand64(&rnd);
         if (what == SCRIBBLE_IDENT)
                 w[0] = SHBUF__MAGIC ^ 1;
         r_put(out, 'r');
@@ -100,8 +99,6 @@ static int p_scribbler(key_t key, int in, int out, void *arg) {
                                 v %= 2 * RING;
                         if (i == 0 && v == SHBUF__MAGIC)
                                 v ^= 1;
-                        if (i == PROVIDER_PID_WORD || i == PROVIDER_STATE_WORD)
-                                continue;
                         w[i] = v;
                 }
                 if (burst & 1) {
@@ -331,13 +328,12 @@ START_TEST(test_hostile_peer) {
 END_TEST
 
 /*
- * The pids in the control block are the peer's to scribble. A SysV buffer
- * that is still mapped is never garbage, whatever they say: shbuf_gc()
- * must leave it alone (POSIX cannot count mappings, so it trusts the pids).
+ * The pids and states in the control block are a peer's to scribble: a
+ * provider that is alive stays alive for the tools whatever they say, and
+ * shbuf_gc() leaves its buffer alone; once it is gone, a pid scribbled to a
+ * live process keeps nothing alive either.
  */
-START_TEST(test_gc_spares_mapped_buffer) {
-        if (strcmp(t_backend(), "sysv") != 0)
-                return;
+START_TEST(test_gc_trusts_no_pid) {
         shbuf *sb = t_create(t_key(40), 4096);
         ck_assert_ptr_nonnull(sb);
         key_t key = shbuf_get_key(sb);
@@ -349,14 +345,31 @@ START_TEST(test_gc_spares_mapped_buffer) {
         volatile uint32_t *w = map_control(key);
         ck_assert_ptr_nonnull((void *) w);
         w[PROVIDER_PID_WORD] = (uint32_t) dead;
+        w[PROVIDER_STATE_WORD] = SHBUF__SIDE_DETACHED;
 
         shbuf_info info;
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
-        ck_assert_int_eq(info.provider_alive, 0);
-        ck_assert_msg(t_gc_removes(key) == 0, "gc removed a buffer that is mapped (or failed)");
-        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
-        ck_assert_int_ge(info.attachments, 1);
+        ck_assert_int_eq(info.provider_alive, 1);
+        ck_assert_msg(t_gc_removes(key) == 0, "gc removed a live buffer (or failed)");
         r_unmap_control(w, t_backend());
+
+        /* A provider that dies with its buffer, with our pid planted. */
+        key_t orphan = t_key(41);
+        pid_t provider = fork();
+        if (provider == 0) {
+                shbuf *p = t_create(orphan, 4096);
+                _exit(p ? 0 : 1);
+        }
+        ck_assert_int_eq(t_wait_child(provider, 5000), 0);
+        w = map_control(orphan);
+        ck_assert_ptr_nonnull((void *) w);
+        w[PROVIDER_PID_WORD] = (uint32_t) getpid();
+        w[PROVIDER_STATE_WORD] = SHBUF__SIDE_ATTACHED;
+        r_unmap_control(w, t_backend());
+        ck_assert_int_eq(shbuf_inspect(orphan, NULL, &info), 0);
+        ck_assert_int_eq(info.provider_alive, 0);
+        ck_assert_int_eq(info.client_alive, 0);
+        ck_assert_msg(t_gc_removes(orphan) == 1, "gc kept a buffer whose processes are all gone");
         shbuf_free(sb);
 }
 END_TEST
@@ -450,7 +463,7 @@ int main(void) {
 
         t_init();
         tcase_add_test(tc, test_hostile_peer);
-        tcase_add_test(tc, test_gc_spares_mapped_buffer);
+        tcase_add_test(tc, test_gc_trusts_no_pid);
         tcase_add_loop_test(tc, test_impossible_positions, 0, (int) (sizeof(bad_positions) / sizeof(bad_positions[0])));
 
         return t_run(s, "check_hostile");

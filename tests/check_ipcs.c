@@ -121,7 +121,7 @@ static struct objects find_objects(key_t key, unsigned long size) {
         r = find_key(rows, n, key, &count);
         ck_assert_msg(count == 1, "ipcs -s shows %d semaphore sets under 0x%08x", count, (unsigned) key);
         o.sem = r->id;
-        ck_assert_uint_eq(r->bytes, 1); /* nsems */
+        ck_assert_uint_eq(r->bytes, 3); /* nsems: the lock, a presence per side */
 
         n = ipcs("-q", rows);
         r = find_key(rows, n, key, &count);

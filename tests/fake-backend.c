@@ -34,6 +34,7 @@ struct fake_buffer {
         pthread_cond_t cond[2];
         unsigned wakeups[2];
         int select_pipe[2][2];
+        unsigned present[2]; /* presence tokens held, by side */
 };
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -158,6 +159,36 @@ static int fake_check_alive(struct shbuf__map *m) {
         return B(m)->removed ? -EPIPE : 0;
 }
 
+/* Both sides live in this process: a side is present while a handle of
+ * it holds its token. */
+static int fake_hold_presence(struct shbuf__map *m, int side) {
+        pthread_mutex_lock(&table_lock);
+        B(m)->present[side]++;
+        pthread_mutex_unlock(&table_lock);
+        return 0;
+}
+
+static void fake_drop_presence(struct shbuf__map *m, int side) {
+        pthread_mutex_lock(&table_lock);
+        if (B(m)->present[side] > 0)
+                B(m)->present[side]--;
+        pthread_mutex_unlock(&table_lock);
+}
+
+static int fake_presence(struct shbuf__map *m, int side) {
+        pthread_mutex_lock(&table_lock);
+        int r = B(m)->present[side] > 0;
+        pthread_mutex_unlock(&table_lock);
+        return r;
+}
+
+static int fake_await_absence(struct shbuf__map *m, int side) {
+        /* A cancellation point while the side is present. */
+        while (fake_presence(m, side) > 0)
+                usleep(1000);
+        return 0;
+}
+
 static int fake_send(struct shbuf__map *m, int side, bool via_select) {
         struct fake_buffer *b = B(m);
         pthread_mutex_lock(&table_lock);
@@ -256,6 +287,10 @@ const struct shbuf__backend shbuf__backend_fake = {
         .set_mode = fake_set_mode,
         .get_mode = fake_get_mode,
         .check_alive = fake_check_alive,
+        .hold_presence = fake_hold_presence,
+        .drop_presence = fake_drop_presence,
+        .presence = fake_presence,
+        .await_absence = fake_await_absence,
         .send = fake_send,
         .recv = fake_recv,
         .drain = fake_drain,

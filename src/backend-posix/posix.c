@@ -5,6 +5,9 @@
  *   data block     shm_open object "/shbuf-KKKKKKKK-data"
  *   lock           the lock word in the control block itself, slept on by
  *                  the core (a futex on Linux) when it is contended
+ *   presence       an open-file-description lock per side on the control
+ *                  object (bytes PRESENCE_BASE + side), released by the
+ *                  kernel when the process that holds it dies
  *   wake-ups       one POSIX message queue per direction: "/shbuf-KKKKKKKK-p"
  *                  carries wake-ups to the provider, "/shbuf-KKKKKKKK-c" to
  *                  the client
@@ -39,6 +42,8 @@
 #include "../core/backend.h"
 
 #define QUEUE_DEPTH 8
+/* Past the end of the control block: the locks guard no data of it. */
+#define PRESENCE_BASE 4096
 #define NAME_MAX_LEN 32
 
 struct posix {
@@ -273,6 +278,43 @@ static int posix_check_alive(struct shbuf__map *m) {
         return 0;
 }
 
+static int presence_lock(struct shbuf__map *m, int side, short type, int cmd, struct flock *ret) {
+        *ret = (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = PRESENCE_BASE + side, .l_len = 1};
+        return fcntl(P(m)->ctl_fd, cmd, ret) == 0 ? 0 : -errno;
+}
+
+static int posix_hold_presence(struct shbuf__map *m, int side) {
+        struct flock fl;
+        int r = presence_lock(m, side, F_WRLCK, F_OFD_SETLK, &fl);
+        /* Held by another: that side has a live process already. */
+        return r == -EAGAIN || r == -EACCES ? -EBUSY : r;
+}
+
+static void posix_drop_presence(struct shbuf__map *m, int side) {
+        struct flock fl;
+        (void) presence_lock(m, side, F_UNLCK, F_OFD_SETLK, &fl);
+}
+
+static int posix_presence(struct shbuf__map *m, int side) {
+        struct flock fl;
+        int r = presence_lock(m, side, F_WRLCK, F_OFD_GETLK, &fl);
+        return r < 0 ? r : fl.l_type != F_UNLCK;
+}
+
+static int posix_await_absence(struct shbuf__map *m, int side) {
+        /* Taking the side's lock waits until its holder lets go, or dies;
+         * it is let go at once, for the side's next process to take. The
+         * wait is a cancellation point of fcntl(). */
+        struct flock fl;
+        int r;
+        while ((r = presence_lock(m, side, F_WRLCK, F_OFD_SETLKW, &fl)) == -EINTR)
+                ;
+        if (r < 0)
+                return r;
+        (void) presence_lock(m, side, F_UNLCK, F_OFD_SETLK, &fl);
+        return 0;
+}
+
 static int posix_send(struct shbuf__map *m, int side, bool via_select) {
         /* The queue is the select source too. */
         (void) via_select;
@@ -395,6 +437,10 @@ const struct shbuf__backend shbuf__backend_posix = {
         .set_mode = posix_set_mode,
         .get_mode = posix_get_mode,
         .check_alive = posix_check_alive,
+        .hold_presence = posix_hold_presence,
+        .drop_presence = posix_drop_presence,
+        .presence = posix_presence,
+        .await_absence = posix_await_absence,
         .send = posix_send,
         .recv = posix_recv,
         .drain = posix_drain,

@@ -3,8 +3,11 @@
  *
  *   control block  shmget segment under the buffer's key
  *   data block     shmget segment, IPC_PRIVATE (ipcs shows key 0)
- *   lock           semget set of one semaphore under the buffer's key,
- *                  slept on by status-lock waiters only (core/lock.c)
+ *   lock, presence semget set of three semaphores under the buffer's key:
+ *                  0 is slept on by status-lock waiters (core/lock.c); 1
+ *                  and 2 are the provider's and the client's presence,
+ *                  raised with SEM_UNDO so that the kernel lowers them when
+ *                  the process dies
  *   wake-ups       msgget queue under the buffer's key, message type 1 for
  *                  the provider and 2 for the client
  *   select source  a FIFO per side (fifo.c)
@@ -23,6 +26,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,10 @@ struct sysv {
         void *ctl, *data;
         struct sysv_fifos fifos;
 };
+
+/* The semaphores of the set: the lock's, then a presence per side. */
+#define SEMS 3
+#define SEM_PRESENCE(side) (1 + (side))
 
 struct wake_msg {
         long mtype;
@@ -125,7 +133,7 @@ static int sysv_create(struct shbuf__map *m, key_t key, int mode) {
         s->ctl_id = shmget(key, SHBUF__CONTROL_SIZE, flags);
         if (s->ctl_id < 0)
                 goto fail_errno;
-        s->sem_id = semget(key, 1, flags);
+        s->sem_id = semget(key, SEMS, flags);
         if (s->sem_id < 0)
                 goto fail_errno;
         s->msg_id = msgget(key, flags);
@@ -194,7 +202,7 @@ static int check_sem(int id, key_t key) {
         union semun arg = {.buf = &ds};
         if (id < 0 || semctl(id, 0, IPC_STAT, arg) < 0)
                 return id < 0 ? -EPROTO : -errno;
-        return ds.sem_perm.__key == key && ds.sem_nsems == 1 ? 0 : -EPROTO;
+        return ds.sem_perm.__key == key && ds.sem_nsems == SEMS ? 0 : -EPROTO;
 }
 
 static int check_msg(int id, key_t key) {
@@ -307,6 +315,55 @@ static void sysv_lock_wake(struct shbuf__map *m, _Atomic uint32_t *word) {
         (void) word;
         /* ERANGE: the count is at its maximum, sleepers will wake anyway. */
         (void) semop(S(m)->sem_id, &op, 1);
+}
+
+static int sysv_hold_presence(struct shbuf__map *m, int side) {
+        /* Zero, then one, in one atomic step: of two processes racing for
+         * a side, one gets it and the other EBUSY. */
+        struct sembuf ops[2] = {
+                {.sem_num = SEM_PRESENCE(side), .sem_op = 0, .sem_flg = IPC_NOWAIT},
+                {.sem_num = SEM_PRESENCE(side), .sem_op = 1, .sem_flg = SEM_UNDO},
+        };
+        if (semop(S(m)->sem_id, ops, 2) == 0)
+                return 0;
+        return errno == EAGAIN ? -EBUSY : gone(errno);
+}
+
+static void sysv_drop_presence(struct shbuf__map *m, int side) {
+        struct sembuf op = {.sem_num = SEM_PRESENCE(side), .sem_op = -1, .sem_flg = SEM_UNDO | IPC_NOWAIT};
+        (void) semop(S(m)->sem_id, &op, 1);
+}
+
+static int sysv_presence(struct shbuf__map *m, int side) {
+        struct sysv *s = S(m);
+        int id = s->sem_id;
+        if (id < 0) {
+                /* Only the control block is attached (the tools): the set
+                 * is found by key, not by the id in the block, which a peer
+                 * can scribble. */
+                id = semget(m->key, 0, 0);
+                int r = check_sem(id, m->key);
+                if (r < 0)
+                        return r;
+        }
+        int v = semctl(id, SEM_PRESENCE(side), GETVAL);
+        return v < 0 ? gone(errno) : v > 0;
+}
+
+static int sysv_await_absence(struct shbuf__map *m, int side) {
+        /* Wait for zero: the kernel lowers the side's presence when its
+         * process dies, and wakes us. semop() is no cancellation point, so
+         * the thread takes cancellation at any instruction while it waits
+         * (what the C library does around the waits that are): a wait for
+         * zero takes nothing that an early end would leave taken. */
+        struct sembuf op = {.sem_num = SEM_PRESENCE(side), .sem_op = 0, .sem_flg = 0};
+        int type, r;
+        pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+        while ((r = semop(S(m)->sem_id, &op, 1)) < 0 && errno == EINTR)
+                ;
+        int err = errno;
+        pthread_setcanceltype(type, NULL);
+        return r == 0 ? 0 : gone(err);
 }
 
 static int msg_send(struct shbuf__map *m, int side) {
@@ -490,6 +547,10 @@ const struct shbuf__backend shbuf__backend_sysv = {
         .set_mode = sysv_set_mode,
         .get_mode = sysv_get_mode,
         .check_alive = sysv_check_alive,
+        .hold_presence = sysv_hold_presence,
+        .drop_presence = sysv_drop_presence,
+        .presence = sysv_presence,
+        .await_absence = sysv_await_absence,
         .lock_sleep = sysv_lock_sleep,
         .lock_wake = sysv_lock_wake,
         .send = sysv_send,

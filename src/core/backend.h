@@ -94,6 +94,24 @@ struct shbuf__backend {
         int (*check_alive)(struct shbuf__map *m);
 
         /*
+         * A side's presence, tracked by the kernel and not by pids (which
+         * mean nothing in another pid namespace): held by the process of
+         * the side's handle and released by the kernel when that process
+         * dies, however it dies (SysV: a semaphore raised with SEM_UNDO;
+         * POSIX: an open-file-description lock on the control object).
+         * hold_presence() takes side's token for this process (after
+         * attach_rest(), or create()), drop_presence() gives it back, and
+         * presence() says whether anybody holds side's: 1, 0, or -errno.
+         */
+        int (*hold_presence)(struct shbuf__map *m, int side);
+        void (*drop_presence)(struct shbuf__map *m, int side);
+        int (*presence)(struct shbuf__map *m, int side);
+        /* Block until nobody holds side's presence: 0, or -errno. Called
+         * by a thread of the core's own, which stops it with
+         * pthread_cancel(): the call must be a cancellation point. */
+        int (*await_absence)(struct shbuf__map *m, int side);
+
+        /*
          * Optional (NULL: the core sleeps on the lock word itself, with
          * os.h's futex): sleep a status-lock waiter while *word == expected,
          * for at most timeout_ms; 0 (maybe spurious), -ETIMEDOUT, -EINTR,

@@ -44,6 +44,7 @@ static shbuf *handle_new(int side) {
                 return NULL;
         sb->side = side;
         sb->pid = (uint32_t) getpid();
+        sb->pidns = shbuf__os_pidns();
         sb->id = atomic_fetch_add(&next_handle_id, 1);
         do
                 sb->tag = random32() & SHBUF__LOCK_TAG_MASK;
@@ -71,9 +72,10 @@ static shbuf *handle_new(int side) {
 }
 
 static void handle_release(shbuf *sb, bool remove) {
+        /* The watcher thread uses the mapping: it goes first. */
+        shbuf__peer_close(sb);
         if (sb->backend)
                 sb->backend->detach(&sb->map, remove);
-        shbuf__peer_close(sb);
         for (int d = 0; d < 2; d++)
                 shbuf__serial_destroy(&sb->dir[d].serial);
         pthread_cond_destroy(&sb->cond);
@@ -134,10 +136,12 @@ static bool key_free(key_t key) {
         return true;
 }
 
-/* Take this handle's side: pid, tag, attached. */
+/* Take this handle's side, once its presence token is held: pid, pid
+ * namespace, attached. */
 static void take_side(shbuf *sb) {
         struct shbuf__side_block *me = shbuf__self(sb);
         atomic_store(&me->pid, sb->pid);
+        atomic_store(&me->pidns, sb->pidns);
         atomic_store(&me->fences, sb->self_fence);
         atomic_store(&me->wait, 0);
         atomic_store(&me->state, SHBUF__SIDE_ATTACHED);
@@ -162,6 +166,11 @@ static int create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uin
         }
         sb->backend = b;
         adopt_map(sb);
+        r = b->hold_presence(&sb->map, SHBUF__PROVIDER);
+        if (r < 0) {
+                handle_release(sb, true);
+                return r;
+        }
         /* The objects are new and zero-filled: an empty ring. */
         atomic_store(&shbuf__self(sb)->tag, sb->tag);
         take_side(sb);
@@ -217,20 +226,17 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
 }
 
 /*
- * Take the client slot, in one atomic step: the tag word of the client
- * side is swapped from what was there to ours, and only if what was there
- * is nobody alive. Of two clients racing for it, the loser gets EBUSY.
+ * Take the client slot. The client's presence token is the arbiter: taking
+ * it is one atomic step in the kernel that fails while anybody holds it (a
+ * live client, in whatever pid namespace), so of two clients racing for the
+ * slot the loser gets EBUSY. What the block says about the slot is a peer's
+ * to scribble and decides nothing.
  */
 static int claim_client(shbuf *sb) {
-        struct shbuf__side_block *me = shbuf__self(sb);
-        uint32_t old = atomic_load(&me->tag);
-        if (atomic_load(&me->state) == SHBUF__SIDE_ATTACHED) {
-                uint32_t pid = atomic_load(&me->pid);
-                if (pid != 0 && pid <= INT32_MAX && shbuf__os_pid_alive((pid_t) pid))
-                        return -EBUSY;
-        }
-        if (old == sb->tag || !atomic_compare_exchange_strong(&me->tag, &old, sb->tag))
-                return -EBUSY;
+        int r = sb->backend->hold_presence(&sb->map, SHBUF__CLIENT);
+        if (r < 0)
+                return r;
+        atomic_store(&shbuf__self(sb)->tag, sb->tag);
         take_side(sb);
         return 0;
 }
@@ -299,6 +305,9 @@ void shbuf__free(shbuf *sb) {
          * threads and must not end the parent's connection: it only unmaps. */
         bool own = sb->pid == (uint32_t) getpid();
 
+        /* The threads of the handle do not exist in a child: forget them. */
+        if (!own)
+                sb->peer.watcher = NULL;
         if (own) {
                 (void) shbuf__notify_enable(sb, false);
                 shbuf__alarm_stop(sb);
@@ -306,6 +315,7 @@ void shbuf__free(shbuf *sb) {
                 atomic_store(&shbuf__self(sb)->state, SHBUF__SIDE_DETACHED);
                 if (!atomic_load(&sb->peer.removed))
                         (void) shbuf__notify(sb);
+                sb->backend->drop_presence(&sb->map, sb->side);
         }
         handle_release(sb, own && sb->side == SHBUF__PROVIDER);
 }

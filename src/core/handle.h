@@ -71,11 +71,14 @@ struct shbuf__dirstate {
         bool biased;       /* the call under way entered serial biased */
 };
 
+struct shbuf__watcher;
+
 /* The peer as this handle follows it (liveness.c); under handle.mutex. */
 struct shbuf__peer {
         uint32_t pid;  /* the pid pidfd refers to, 0 if none */
         uint32_t tag;  /* ... and its lock tag */
         int pidfd;     /* -1 if none */
+        struct shbuf__watcher *watcher; /* where there is no pidfd */
         atomic_bool died;
         atomic_bool removed; /* the objects are gone */
 };
@@ -88,7 +91,8 @@ struct _shbuf {
         uint64_t size;                  /* data bytes, from the validated header */
         key_t key;
         int side;     /* enum shbuf__side */
-        uint32_t pid; /* getpid() when the handle was made */
+        uint32_t pid;   /* getpid() when the handle was made */
+        uint64_t pidns; /* ... and its pid namespace (os.h), 0 if unknown */
         uint32_t tag; /* this handle's status-lock tag, unique per handle */
         uint64_t id;  /* unique in this process, for per-thread bookkeeping */
         int fallback_errno;

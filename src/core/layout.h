@@ -27,7 +27,7 @@
 #include "libshbuf/shbuf.h"
 
 #define SHBUF__MAGIC UINT32_C(0x46424853) /* "SHBF" in little-endian memory */
-#define SHBUF__LAYOUT_VERSION 3
+#define SHBUF__LAYOUT_VERSION 4
 #define SHBUF__CACHELINE 64
 #define SHBUF__BACKEND_AREA 96
 
@@ -93,6 +93,9 @@ enum shbuf__side_state {
 
 /*
  * One side of the buffer (provider, client): who it is and how to wake it.
+ * Whether it is alive is not here: the kernel tracks that (the backends'
+ * presence tokens); the pid is for people (shbuf ls) and, within one pid
+ * namespace (pidns), for a pidfd that wakes a sleeper at the side's death.
  * The wait word is written by both sides: the sleeper sets WAITING, the
  * waker sets PENDING when it sends, the sleeper clears PENDING when it took
  * the wake-up. So at most one wake-up per direction is ever in flight, and
@@ -108,6 +111,9 @@ struct shbuf__side_block {
          * reached by membarrier()): then the other side need not allow it
          * a grace for stores it has not seen yet (wait.c, view.c). */
         _Atomic uint32_t fences;
+        /* The side's pid namespace (the inode of /proc/self/ns/pid), 0 if
+         * unknown: its pid means something to us only in the same one. */
+        _Atomic uint64_t pidns;
 };
 #define SHBUF__WAIT_WAITING 1u /* about to sleep, or asleep: wake me */
 #define SHBUF__WAIT_PENDING 2u /* a wake-up was sent and not taken yet */

@@ -1,12 +1,21 @@
 /*
  * Liveness of the other side.
  *
- * The other side's pid, state and lock tag are in its side block. The core
- * follows the pid it saw there with a pidfd (os.h) where the system has
- * them: it turns readable when the peer exits, for any reason including
- * SIGKILL, so that a sleeper can include it in its sleep and learn of the
- * death at once, without polling. Without pidfds the core asks
- * kill(pid, 0) before sleeping and caps its sleeps (sleep.c).
+ * The truth is the kernel's: each side holds a presence token while its
+ * process lives (a SysV semaphore raised with SEM_UNDO, or an
+ * open-file-description lock on the POSIX control object; backend.h), and
+ * the kernel gives it back when that process dies, for any reason and in
+ * whatever pid namespace. So a side is gone when it left (its state says
+ * so) or when its token is free. Pids are not trusted for this: two
+ * containers may share an IPC namespace but not a pid namespace, and a pid
+ * from the other one names nobody, or somebody else.
+ *
+ * A sleeper learns of the peer's death at once through a descriptor it
+ * sleeps on too (the peer fd): within one pid namespace (each side
+ * publishes its own) that is a pidfd of the peer, which turns readable the
+ * moment it exits. Otherwise (another namespace, or a system without
+ * pidfds) a watcher thread blocks in the kernel on the peer's token
+ * (await_absence()) and posts an event when it is freed.
  *
  * Everything here runs with sb->mutex held unless it says otherwise.
  *
@@ -14,16 +23,72 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "handle.h"
 
+/* ---- the watcher -------------------------------------------------------- */
+
+struct shbuf__watcher {
+        shbuf *sb;
+        int side;
+        pthread_t thread;
+        int ev_r, ev_w;
+};
+
+static void *watcher_main(void *arg) {
+        struct shbuf__watcher *w = arg;
+        shbuf *sb = w->sb;
+        if (sb->backend->await_absence(&sb->map, w->side) == 0) {
+                atomic_store(&sb->peer.died, true);
+                shbuf__os_event_post(w->ev_w);
+        }
+        return NULL;
+}
+
+/* Watch the peer's token; its event is the peer fd from then on. */
+static void watcher_start(shbuf *sb) {
+        struct shbuf__watcher *w = calloc(1, sizeof(*w));
+        if (!w)
+                return;
+        w->sb = sb;
+        w->side = !sb->side;
+        if (shbuf__os_event_new(&w->ev_r, &w->ev_w) < 0) {
+                free(w);
+                return;
+        }
+        if (shbuf__thread_start(&w->thread, watcher_main, w) < 0) {
+                shbuf__os_event_close(w->ev_r, w->ev_w);
+                free(w);
+                return;
+        }
+        sb->peer.watcher = w;
+}
+
+static void watcher_stop(shbuf *sb) {
+        struct shbuf__watcher *w = sb->peer.watcher;
+        if (!w)
+                return;
+        pthread_cancel(w->thread);
+        pthread_join(w->thread, NULL);
+        shbuf__os_event_close(w->ev_r, w->ev_w);
+        free(w);
+        sb->peer.watcher = NULL;
+}
+
 void shbuf__peer_close(shbuf *sb) {
+        watcher_stop(sb);
         if (sb->peer.pidfd >= 0)
                 close(sb->peer.pidfd);
         sb->peer.pidfd = -1;
         sb->peer.pid = 0;
         sb->peer.tag = 0;
+}
+
+/* Whether the peer's pid names the peer here: the same pid namespace. */
+static bool pid_usable(shbuf *sb, const struct shbuf__side_block *o) {
+        return sb->pidns != 0 && atomic_load(&o->pidns) == sb->pidns;
 }
 
 void shbuf__peer_refresh(shbuf *sb) {
@@ -39,17 +104,28 @@ void shbuf__peer_refresh(shbuf *sb) {
         sb->peer.pid = pid;
         sb->peer.tag = tag;
         atomic_store(&sb->peer.died, false);
-        int fd = pid <= INT32_MAX ? shbuf__os_pidfd_open((pid_t) pid) : -ESRCH;
-        if (fd >= 0)
-                sb->peer.pidfd = fd;
-        else if (fd == -ESRCH)
-                atomic_store(&sb->peer.died, true);
-        /* Otherwise (no pidfds, EMFILE) kill(pid, 0) has to do. */
+        if (pid_usable(sb, o) && pid <= INT32_MAX) {
+                int fd = shbuf__os_pidfd_open((pid_t) pid);
+                if (fd >= 0)
+                        sb->peer.pidfd = fd;
+        }
+        if (sb->peer.pidfd < 0)
+                watcher_start(sb);
         shbuf__select_peer_changed(sb);
 }
 
 int shbuf__peer_fd(shbuf *sb) {
-        return atomic_load(&sb->peer.died) ? -1 : sb->peer.pidfd;
+        /* Readable for good once the peer died: no sleep watches it then. */
+        if (atomic_load(&sb->peer.died))
+                return -1;
+        if (sb->peer.pidfd >= 0)
+                return sb->peer.pidfd;
+        return sb->peer.watcher ? sb->peer.watcher->ev_r : -1;
+}
+
+/* Ask the kernel: is the other side's presence token held? */
+static bool absent(shbuf *sb) {
+        return sb->backend->presence(&sb->map, !sb->side) == 0;
 }
 
 bool shbuf__peer_gone(shbuf *sb, bool probe) {
@@ -67,20 +143,22 @@ bool shbuf__peer_gone(shbuf *sb, bool probe) {
         }
         if (atomic_load(&sb->peer.died))
                 return true;
-        if (sb->peer.pidfd >= 0) {
-                /* A sleep watches the pidfd and a death before it makes it
-                 * return at once, so only a probe pays for asking. */
-                if (!probe)
-                        return false;
-                struct pollfd p = {.fd = sb->peer.pidfd, .events = POLLIN};
+        /* A sleep watches the pidfd, or asks after a capped sleep, so a
+         * death before the sleep makes it return at once: only a probe
+         * pays for asking. */
+        if (!probe)
+                return false;
+        int fd = shbuf__peer_fd(sb);
+        if (fd >= 0) {
+                /* Cheaper than asking the backend; a foreign peer's watcher
+                 * posts here. */
+                struct pollfd p = {.fd = fd, .events = POLLIN};
                 if (poll(&p, 1, 0) > 0) {
                         atomic_store(&sb->peer.died, true);
                         return true;
                 }
-                return false;
         }
-        uint32_t pid = atomic_load(&o->pid);
-        if (pid > INT32_MAX || !shbuf__os_pid_alive((pid_t) pid)) {
+        if (absent(sb)) {
                 atomic_store(&sb->peer.died, true);
                 return true;
         }
@@ -100,8 +178,8 @@ int shbuf__peer_connected(shbuf *sb) {
  * Whether the status lock's holder, known by its tag, may still hold it:
  * the handle attached on one of the two sides now. A tag that is neither
  * side's current one was left by a handle that is gone (a crashed client
- * replaced by a new one, a recycled pid) or written by a hostile peer, and
- * counts as dead. Takes sb->mutex.
+ * replaced by a new one) or written by a hostile peer, and counts as dead.
+ * Takes sb->mutex.
  */
 bool shbuf__tag_alive(shbuf *sb, uint32_t tag) {
         const struct shbuf__control *c = sb->control;

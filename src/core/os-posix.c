@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,14 @@ bool shbuf__os_pid_alive(pid_t pid) {
                 return false;
         /* EPERM means it exists but belongs to somebody else. */
         return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+uint64_t shbuf__os_pidns(void) {
+        struct stat st;
+        /* Namespaces are files under /proc; without /proc, nothing. */
+        if (stat("/proc/self/ns/pid", &st) < 0)
+                return 0;
+        return (uint64_t) st.st_ino;
 }
 
 int shbuf__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms) {

@@ -44,6 +44,10 @@ int shbuf__os_pidfd_open(pid_t pid);
  * system can tell. */
 bool shbuf__os_pid_alive(pid_t pid);
 
+/* An identifier of this process's pid namespace, 0 where there is none to
+ * be had: pids of processes with another one (or 0) mean nothing to us. */
+uint64_t shbuf__os_pidns(void);
+
 /* ---- sleeping on a word in shared memory -------------------------------- */
 
 /* Sleep while *word == expected, for at most timeout_ms (< 0: no limit):

@@ -12,8 +12,19 @@
 
 #include "handle.h"
 
+/*
+ * Whether a side is alive: its presence token is held. That is the kernel's
+ * word, good across pid namespaces and out of a peer's reach; the pids and
+ * states in the control block are for show, since anybody who maps the
+ * block can write them.
+ */
+static bool side_alive(const struct shbuf__backend *b, struct shbuf__map *m, int side) {
+        return b->presence(m, side) > 0;
+}
+
 /* Fill info from a mapped, validated control block. */
-static void describe(const struct shbuf__backend *b, const struct shbuf__control *c, shbuf_info *ret) {
+static void describe(const struct shbuf__backend *b, struct shbuf__map *m, shbuf_info *ret) {
+        const struct shbuf__control *c = m->control;
         const struct shbuf__side_block *p = &c->side[SHBUF__PROVIDER], *cl = &c->side[SHBUF__CLIENT];
         struct shbuf__positions pos;
         struct shbuf__ring ring;
@@ -27,14 +38,12 @@ static void describe(const struct shbuf__backend *b, const struct shbuf__control
         ret->status_valid = shbuf__ring_from_positions(&ring, &pos, c->header.data_size) == 0;
         if (ret->status_valid)
                 shbuf__ring_store(&ring, &ret->status);
-        if (atomic_load(&p->state) == SHBUF__SIDE_ATTACHED) {
+        if (atomic_load(&p->state) == SHBUF__SIDE_ATTACHED)
                 ret->provider_pid = atomic_load(&p->pid);
-                ret->provider_alive = ret->provider_pid <= INT32_MAX && shbuf__os_pid_alive((pid_t) ret->provider_pid);
-        }
+        ret->provider_alive = side_alive(b, m, SHBUF__PROVIDER);
         ret->client_pid = atomic_load(&cl->pid);
         ret->client_attached = atomic_load(&cl->state) == SHBUF__SIDE_ATTACHED;
-        ret->client_alive = ret->client_attached && ret->client_pid <= INT32_MAX &&
-                            shbuf__os_pid_alive((pid_t) ret->client_pid);
+        ret->client_alive = side_alive(b, m, SHBUF__CLIENT);
         ret->lock_recoveries = atomic_load(&c->lock.recoveries);
 }
 
@@ -47,7 +56,7 @@ static int inspect_on(const struct shbuf__backend *b, key_t key, shbuf_info *ret
         if (r == 0 && probe.control->header.key != (int32_t) key)
                 r = -EPROTO;
         if (r == 0)
-                describe(b, probe.control, ret);
+                describe(b, &probe, ret);
         b->detach(&probe, false);
         return r;
 }
@@ -175,9 +184,9 @@ int shbuf__remove(key_t key, const char *backend) {
 }
 
 /*
- * Garbage: both processes gone. The pids come from the control block, which
- * a peer can scribble, so where the kernel counts the processes that map
- * the block (SysV), a buffer somebody still maps is never garbage.
+ * Garbage: both presence tokens released, so both processes are gone (or
+ * have let go). Where the kernel also counts the processes that map the
+ * block (SysV), a buffer somebody still maps is never garbage either.
  */
 static bool stale(const shbuf_info *i) {
         return !i->provider_alive && !i->client_alive && i->attachments <= 0;

@@ -367,7 +367,7 @@ static void *alarm_main(void *arg) {
  * SIGSTOP. Nothing of ours may hang on it: copies report nothing to do at
  * once, waits end at their deadline, the lock and everything that needs it
  * give up with ETIMEDOUT after a bounded wait, and a signal ends a lock
- * wait with EINTR. Once the holder goes on and releases, all works again.
+ * wait with EINTR (unless its handler has SA_RESTART). Once the holder goes on and releases, all works again.
  */
 START_TEST(test_stopped_holder) {
         const key_t key = t_key(0);
@@ -409,6 +409,21 @@ START_TEST(test_stopped_holder) {
         sigaction(SIGALRM, &old, NULL);
         ck_assert_msg(r == -1 && e == EINTR && ms < 1000, "shbuf_status_lock under a signal: %ld (%s) after %lld ms",
                       r, strerror(e), (long long) ms);
+
+        /* One with SA_RESTART does not: the wait goes on to its bound. */
+        sa.sa_flags = SA_RESTART;
+        ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
+        sigset_t mask;
+        t_block_other_handlers(SIGALRM, &mask);
+        a = (struct alarm_shot){.target = pthread_self(), .delay_ms = 200};
+        ck_assert_int_eq(pthread_create(&a.thread, NULL, alarm_main, &a), 0);
+        TIMED(ms, r, e, shbuf_status_lock(sb));
+        pthread_join(a.thread, NULL);
+        sigaction(SIGALRM, &old, NULL);
+        pthread_sigmask(SIG_SETMASK, &mask, NULL);
+        ck_assert_msg(r == -1 && e == ETIMEDOUT && ms >= 1000 && ms < 5000,
+                      "shbuf_status_lock under an SA_RESTART signal: %ld (%s) after %lld ms", r, strerror(e),
+                      (long long) ms);
 
         /* Going on, it releases: everything works again. */
         kill(peer.pid, SIGCONT);

@@ -6,6 +6,8 @@
  *     shbuf_wait_timeout() or poll() on the select descriptor, interrupts
  *     the call (-1/EINTR); the library's own threads block every signal, so
  *     a process-directed signal always lands in an application thread.
+ *     One installed with SA_RESTART does not: the wait goes on, with its
+ *     deadline.
  *   - Threads: handles used at once by a writer thread, a reader thread and
  *     a thread polling the select descriptors (and calling status helpers),
  *     while another process echoes; 1 GiB (256 MiB under the sanitizers,
@@ -181,6 +183,79 @@ START_TEST(test_eintr) {
         } else {
                 ck_assert_int_eq(shbuf_wait_timeout(sb, 5000), 0);
         }
+        r_put(c.to, 'f');
+        ck_assert_int_eq(r_finish(&c, 5000), 0);
+        shbuf_free(sb);
+}
+END_TEST
+
+/*
+ * The peer for restarts: opens, says 'o', and on 'g' sends SIGUSR1 to the
+ * test process RESTART_SIGNALS times, 50 ms apart; then, if arg is not
+ * NULL, notifies. 'f' (or EOF) frees and exits.
+ */
+#define RESTART_SIGNALS 6
+
+static int p_restart_signaller(key_t key, int in, int out, void *arg) {
+        pid_t parent = getppid();
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return errno;
+        r_put(out, 'o');
+        char c = 0;
+        while (read(in, &c, 1) == 1 && c == 'g') {
+                for (int i = 0; i < RESTART_SIGNALS; i++) {
+                        t_sleep_ms(50);
+                        kill(parent, SIGUSR1);
+                }
+                if (arg && shbuf_notify(sb) < 0)
+                        return 20;
+        }
+        shbuf_free(sb);
+        return 0;
+}
+
+/*
+ * A handler installed with SA_RESTART does not end a wait, on any backend:
+ * shbuf_wait() sleeps on through the signals until the peer's notification,
+ * and shbuf_wait_timeout() keeps its deadline across them.
+ */
+START_TEST(test_restart) {
+        const bool timed = _i == 1;
+        struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART}, old;
+        sigemptyset(&sa.sa_mask);
+        ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+        sigset_t mask;
+        t_block_other_handlers(SIGUSR1, &mask);
+
+        const key_t key = t_key(1);
+        shbuf *sb = t_create(key, 4096);
+        ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
+        struct r_child c = r_fork(p_restart_signaller, key, timed ? NULL : (void *) 1);
+        ck_assert_int_gt(c.pid, 0);
+        ck_assert_int_eq(r_get(c.from, 10000), 'o');
+        ck_assert_int_eq(shbuf_is_empty(sb), 1);
+        /* Drain the notification of the peer's arrival. */
+        while (shbuf_wait_timeout(sb, 100) == 0)
+                ;
+
+        got_signals = 0;
+        r_put(c.to, 'g');
+        const int64_t t0 = t_now_ms();
+        int r = timed ? shbuf_wait_timeout(sb, 600) : shbuf_wait(sb);
+        int err = errno;
+        const int64_t took = t_now_ms() - t0;
+        sigaction(SIGUSR1, &old, NULL);
+        pthread_sigmask(SIG_SETMASK, &mask, NULL);
+        if (timed)
+                ck_assert_msg(r == -1 && err == ETIMEDOUT && took >= 550 && took < 2000,
+                              "shbuf_wait_timeout(600) under SA_RESTART signals: %d (%s) after %lld ms", r,
+                              r == -1 ? strerror(err) : "no error", (long long) took);
+        else
+                ck_assert_msg(r == 0 && took >= 250, "shbuf_wait under SA_RESTART signals: %d (%s) after %lld ms",
+                              r, r == -1 ? strerror(err) : "no error", (long long) took);
+        ck_assert_int_ge(got_signals, RESTART_SIGNALS - 1);
+
         r_put(c.to, 'f');
         ck_assert_int_eq(r_finish(&c, 5000), 0);
         shbuf_free(sb);
@@ -662,6 +737,7 @@ int main(void) {
 
         t_init();
         tcase_add_loop_test(tc, test_eintr, 0, 3);
+        tcase_add_loop_test(tc, test_restart, 0, 2);
 
         tc = t_case(s, "threads", 240);
         tcase_add_test(tc, test_threads_echo);

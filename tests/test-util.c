@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -292,6 +293,20 @@ void t_sleep_ms(int ms) {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
+}
+
+void t_block_other_handlers(int keep, sigset_t *old) {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa;
+                if (sig == keep || sigaction(sig, NULL, &sa) < 0)
+                        continue;
+                bool caught = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+                if (caught && !(sa.sa_flags & SA_RESTART))
+                        sigaddset(&set, sig);
+        }
+        pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
 int t_wait_child(pid_t pid, int timeout_ms) {

@@ -10,6 +10,7 @@
 #define SHBUF_TEST_UTIL_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -85,6 +86,14 @@ int t_wait_child(pid_t pid, int timeout_ms);
 
 /* A child's exit code from t_wait_child(), or -1 (killed or signalled). */
 int t_exit_code(int status);
+
+/*
+ * Block, in the calling thread, every signal other than keep that has a
+ * handler without SA_RESTART (the test harness installs some), so that a
+ * wait in this thread may treat keep's SA_RESTART as the only word on
+ * restarts; the old mask goes to old, for pthread_sigmask(SIG_SETMASK).
+ */
+void t_block_other_handlers(int keep, sigset_t *old);
 
 /*
  * A reproducible stream of pseudo-random bytes (xorshift64*): both ends of a

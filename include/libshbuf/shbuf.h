@@ -235,7 +235,13 @@ SHBUF_EXPORT int shbuf_notify(shbuf *sb);
  * turn when the peer last ran on this very CPU.
  *
  * A signal whose handler was installed without SA_RESTART ends the wait
- * with EINTR while it sleeps in the kernel. One whose handler runs while
+ * with EINTR while it sleeps in the kernel; one with SA_RESTART does not,
+ * and the wait sleeps on to the same deadline, alike on every backend.
+ * Which signal arrived cannot be known, so the wait goes on only when every
+ * signal caught by a handler and not blocked in the calling thread has
+ * SA_RESTART: a program that catches some signals with it and some without
+ * gets EINTR from any of them, unless the waiting thread blocks the others
+ * (pthread_sigmask()). One whose handler runs while
  * the wait still spins (shbuf_set_spin(), shbuf_set_busy_spin()) does not
  * end it, as if the signal had come just before the call: the spin reads
  * shared memory only, and watching for signals would cost it system calls.
@@ -338,7 +344,7 @@ SHBUF_EXPORT int shbuf_is_connected(shbuf *sb);
  * never longer), while their zero-copy commits wait for it (boundedly). Not
  * recursive. A holder that died, or a lock word no live handle can hold, is
  * taken over at once; every wait for the lock is bounded (2 seconds) and
- * ends at a signal.
+ * ends at a signal, on the terms of shbuf_wait() (SA_RESTART goes on).
  *
  * \return 0, or -1 with errno: ETIMEDOUT (a live holder kept it, e.g. a
  *         stopped process), EINTR (a signal arrived while waiting), EDEADLK

@@ -287,6 +287,10 @@ void shbuf__alarm_stop(shbuf *sb);
  * out or the peer's death fired, -EINTR, -EPIPE. */
 int shbuf__sleep_channel(shbuf *sb, int64_t deadline_ms);
 
+/* interrupt.c: after a sleep ended with EINTR, whether it is to go on
+ * (every signal that can have ended it has SA_RESTART). */
+bool shbuf__interrupt_restarts(void);
+
 /* select.c: the select descriptor. */
 int shbuf__notify_enable(shbuf *sb, bool enable);
 int shbuf__select_fd(shbuf *sb);

@@ -97,7 +97,7 @@ int shbuf__lock(shbuf *sb, int64_t deadline_ms) {
                 if (left == 0)
                         return -ETIMEDOUT;
                 int r = sleep_on(sb, word, w | SHBUF__LOCK_CONTENDED, left < nap ? left : nap);
-                if (r == -EINTR || r == -EPIPE)
+                if (r == -EPIPE || (r == -EINTR && !shbuf__interrupt_restarts()))
                         return r;
         }
 taken:

@@ -153,6 +153,10 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 sb->receiving = true;
                 pthread_mutex_unlock(&sb->mutex);
                 r = turn(sb, d, deadline, &graced);
+                /* A signal whose handler asked for restarts: sleep on, to
+                 * the same deadline. */
+                if (r == -EINTR && shbuf__interrupt_restarts())
+                        r = 1;
                 /* Woken with nothing new: were the objects removed? */
                 if (r == -EPIPE || (r == 1 && !shbuf__news(sb, d) && removed(sb, true))) {
                         atomic_store(&sb->peer.removed, true);

@@ -18,7 +18,8 @@
  * Several threads may wait on one handle. Only one of them sleeps in the
  * channel (a wake-up wakes one receiver); the others sleep on a condition
  * variable and are all woken when it returns, so one wake-up serves every
- * waiter.
+ * waiter. With notification enabled they all sleep on the select
+ * descriptor instead, which wakes them all.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -74,22 +75,20 @@ static int sleep_once(shbuf *sb, int d, int64_t deadline, bool *graced) {
 }
 
 /*
- * The receiver's turn, without sb->mutex: spin, pay what we owe, sleep
- * once. 1: look again; 0: the time ran out; -errno.
+ * A turn, without sb->mutex: spin, pay what we owe, sleep once: in the
+ * channel, as its receiver, or with notification enabled on the select
+ * descriptor. 1: look again; 0: the time ran out; -errno.
  */
-static int turn(shbuf *sb, int d, int64_t deadline, bool *graced) {
+static int turn(shbuf *sb, int d, int64_t deadline, bool via_select, bool *graced) {
         if (shbuf__spin_wait(sb, d, deadline))
                 return 1;
         shbuf__pay_owed_wake(sb);
+        if (!via_select)
+                return sleep_once(sb, d, deadline, graced);
         pthread_mutex_lock(&sb->mutex);
-        int r;
-        if (sb->select)
-                r = shbuf__select_sleep(sb, d, deadline);
-        else
-                r = -EAGAIN;
+        /* Disabled meanwhile: look again (and sleep in the channel). */
+        int r = sb->select ? shbuf__select_sleep(sb, d, deadline) : 1;
         pthread_mutex_unlock(&sb->mutex);
-        if (r == -EAGAIN)
-                r = sleep_once(sb, d, deadline, graced);
         return r;
 }
 
@@ -146,13 +145,20 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                         r = -ETIMEDOUT;
                         break;
                 }
-                if (sb->receiving) {
+                /* With notification enabled every waiting thread sleeps on
+                 * the descriptor, and takes and re-arms what wakes it (as
+                 * shbuf_post_select() does): the channel is the notifier
+                 * thread's then, or nobody's, and a wait that left the
+                 * re-arming to the program would sleep until it did. */
+                const bool via_select = sb->select != NULL;
+                if (!via_select && sb->receiving) {
                         await_receiver(sb, deadline);
                         continue;
                 }
-                sb->receiving = true;
+                if (!via_select)
+                        sb->receiving = true;
                 pthread_mutex_unlock(&sb->mutex);
-                r = turn(sb, d, deadline, &graced);
+                r = turn(sb, d, deadline, via_select, &graced);
                 /* A signal whose handler asked for restarts: sleep on, to
                  * the same deadline. */
                 if (r == -EINTR && shbuf__interrupt_restarts())
@@ -164,9 +170,11 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 }
                 woke = true;
                 pthread_mutex_lock(&sb->mutex);
-                sb->receiving = false;
-                sb->wake_gen++;
-                pthread_cond_broadcast(&sb->cond);
+                if (!via_select) {
+                        sb->receiving = false;
+                        sb->wake_gen++;
+                        pthread_cond_broadcast(&sb->cond);
+                }
                 if (r < 0)
                         break;
                 /* 1 or 0: the next round sorts out why. */

@@ -1145,6 +1145,10 @@ static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms
          * found nothing would spin for the commit it waits for already. */
         if (!use_poll)
                 ck_assert_ptr_nonnull(look(sb, &l));
+        /* The library's threads meet the client too (a notifier thread
+         * takes its arrival, a watcher starts where there are no pidfds):
+         * let them settle, so that what is counted is this thread's wait. */
+        t_sleep_ms(20);
         int64_t t0 = t_now_ms();
         getrusage(RUSAGE_THREAD, &r0);
         put(c->to, (char) delay_ms);

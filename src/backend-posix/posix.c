@@ -387,7 +387,7 @@ static int posix_remove_key(key_t key) {
 const struct shbuf__backend shbuf__backend_posix = {
         .name = "posix",
         .id = SHBUF__BACKEND_POSIX,
-        .caps = SHBUF__CAP_RECV_TIMED,
+        .caps = SHBUF__CAP_RECV_TIMED | SHBUF__CAP_SHRINKS,
         .create = posix_create,
         .attach_control = posix_attach_control,
         .attach_rest = posix_attach_rest,

@@ -3,6 +3,7 @@
  *
  * The files depend on each other in one direction only, lowest first:
  *   os, ring, control, backends      platform, arithmetic, layout, table
+ *   memtrap                          surviving mappings shrunk under us
  *   serial                           per-direction serialisation of threads
  *   liveness                         is the peer still there?
  *   lock, wake                       the status lock word; waking the peer
@@ -31,6 +32,7 @@
 
 struct shbuf__select;
 struct shbuf__alarm;
+struct shbuf__memtrap;
 
 /*
  * Serialises the threads that use one direction of a handle (serial.c).
@@ -96,6 +98,11 @@ struct _shbuf {
         /* Hot paths fence themselves: this process is not reached by the
          * other side's global barriers (os.h). */
         bool self_fence;
+        /* Set by the SIGBUS trap when somebody shrank an object under one
+         * of our mappings, which now hold zeros: every call fails with
+         * EPIPE (memtrap.c). */
+        atomic_bool trapped;
+        struct shbuf__memtrap *traps[2]; /* the control and data mappings' slots */
         _Atomic uint32_t spin_us;      /* the opt-in spin before sleeping */
         _Atomic uint32_t busy_spin_us; /* spin while the peer's transfer is under way */
 
@@ -202,8 +209,26 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/*
+ * Whether the SIGBUS trap replaced one of the handle's mappings: one plain
+ * load. The trap may have fired in this very thread, at an access just
+ * before the call: the compiler barrier keeps the load after that access.
+ */
+static inline bool shbuf__trapped(shbuf *sb) {
+        atomic_signal_fence(memory_order_seq_cst);
+        return atomic_load_explicit(&sb->trapped, memory_order_relaxed);
+}
+
 /* copy.c: n bytes of the program's into the ring. */
 void shbuf__copy_in(const shbuf *sb, unsigned char *dst, const unsigned char *src, uint64_t n);
+
+/*
+ * memtrap.c: the SIGBUS trap. Register a mapping that another process may
+ * shrink: a fault in it sets *flag and replaces it with zero pages. Remove
+ * the registration (NULL is a no-op) before unmapping.
+ */
+int shbuf__memtrap_add(void *start, uint64_t len, atomic_bool *flag, struct shbuf__memtrap **ret);
+void shbuf__memtrap_remove(struct shbuf__memtrap *t);
 
 /* serial.c */
 void shbuf__serial_init(struct shbuf__serial *s);

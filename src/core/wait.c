@@ -122,6 +122,9 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
         bool graced = false, woke = false;
         int r;
 
+        /* Zeros the SIGBUS trap left (memtrap.c) are no news to wait for. */
+        if (shbuf__trapped(sb))
+                return -EPIPE;
         if (d < 0) {
                 /* This thread never looked: anything there is news to it.
                  * From now on it waits for either role to move. */
@@ -168,5 +171,6 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 /* 1 or 0: the next round sorts out why. */
         }
         pthread_mutex_unlock(&sb->mutex);
-        return r;
+        /* The trap may have fired while we looked: what we saw was zeros. */
+        return r == 0 && shbuf__trapped(sb) ? -EPIPE : r;
 }

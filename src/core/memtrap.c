@@ -52,7 +52,8 @@
 _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
                "the signal handler may only use lock-free atomics");
 
-#define CHUNK_SLOTS 64
+/* Two slots per handle: the static first chunk serves 16 handles. */
+#define CHUNK_SLOTS 32
 
 /* The low bits of a slot's state; the rest counts the slot's reuses. */
 enum {

@@ -259,7 +259,8 @@ static int get_span(shbuf *sb, enum shbuf__dir d, unsigned char **ret_ptr, uint6
          * a transfer of the peer's that is under way (spin.c). */
         if (r == 0 && lk.avail == 0 && !lk.frozen && shbuf__spin_after_look(sb, d))
                 r = look(sb, d, SPAN, &lk);
-        if (r == 0 && shbuf__trapped(sb))
+        /* A look that met the trap saw zeros, maybe an impossible ring. */
+        if (shbuf__trapped(sb))
                 r = -EPIPE;
         if (r == 0) {
                 sb->dir[d].transfer = lk.contig > 0;
@@ -302,7 +303,7 @@ static int commit_call(shbuf *sb, enum shbuf__dir d, uint64_t n) {
                         return r;
         }
         /* The program's own accesses to the span count too. */
-        if (r == 0 && shbuf__trapped(sb))
+        if (shbuf__trapped(sb))
                 r = -EPIPE;
         if (r == 0)
                 r = commit(sb, d, &lk, n);

@@ -163,7 +163,7 @@ int shbuf__status_lock(shbuf *sb) {
         shbuf__load_positions(sb->control, &p);
         r = shbuf__ring_from_positions(&ring, &p, sb->size);
         /* Nor over zeros the SIGBUS trap left (memtrap.c). */
-        if (r == 0 && shbuf__trapped(sb))
+        if (shbuf__trapped(sb))
                 r = -EPIPE;
         if (r < 0) {
                 /* The lock is handed to the program only over a valid ring. */
@@ -205,7 +205,8 @@ int shbuf__status_unlock(shbuf *sb) {
         }
         thaw(sb, changed);
         shbuf__unlock(sb);
-        return r;
+        /* Or while we stored them: then they went nowhere. */
+        return shbuf__trapped(sb) ? -EPIPE : r;
 }
 
 shbuf_status *shbuf__get_status(shbuf *sb) {

@@ -141,7 +141,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 /* After a wake-up with no news, ask the peer's pidfd: its
                  * readiness may be what ended the sleep. */
                 shbuf__peer_refresh(sb);
-                if (shbuf__peer_gone(sb, woke) || atomic_load(&sb->peer.removed)) {
+                if (shbuf__peer_gone(sb, woke) || atomic_load(&sb->peer.removed) || shbuf__trapped(sb)) {
                         r = -EPIPE;
                         break;
                 }
@@ -171,6 +171,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 /* 1 or 0: the next round sorts out why. */
         }
         pthread_mutex_unlock(&sb->mutex);
-        /* The trap may have fired while we looked: what we saw was zeros. */
-        return r == 0 && shbuf__trapped(sb) ? -EPIPE : r;
+        /* The trap may have fired while we looked or slept: what we saw
+         * was zeros. */
+        return shbuf__trapped(sb) ? -EPIPE : r;
 }

@@ -63,17 +63,20 @@ extern "C" {
  * may open it (the peer, or anybody after shbuf_access()) can truncate while
  * it is mapped, and the next access to the lost pages raises SIGBUS, which
  * kills a process by default. So when the process makes its first POSIX
- * handle, the library installs a SIGBUS handler (the "trap"). A fault in a
- * buffer's mapping replaces that mapping with private zero pages and marks
- * the handle: the access that faulted goes on (reading zeros, or writing
- * where nobody sees it), and every later call on the handle fails with
- * EPIPE (shbuf_is_connected() returns 0; shbuf_free() works as ever, the
- * provider's still removes the objects). Any other SIGBUS goes on to what
- * handled it before: a handler the program installed earlier is called from
- * the trap, with the siginfo and context (and its signal mask, SA_RESTART,
- * SA_ONSTACK and SA_NODEFER, but not SA_RESETHAND), and under the default
- * action the process dies of SIGBUS as it would have without the library.
- * What the trap cannot do:
+ * handle (or first looks at a POSIX buffer with shbuf_list(),
+ * shbuf_inspect(), shbuf_remove() or shbuf_gc()), the library installs a
+ * SIGBUS handler, the "trap". A fault in a buffer's mapping replaces that
+ * mapping with private zero pages and marks the handle: the access that
+ * faulted goes on (reading zeros, or writing where nobody sees it), in
+ * whatever thread it was, and every call on the handle from then on fails
+ * with EPIPE (shbuf_is_connected() returns 0; shbuf_free() works as ever,
+ * and the provider's still removes the objects); a look of the tools that
+ * met it fails with EPROTO. Any other SIGBUS goes on to what handled it
+ * before: a handler the program installed earlier is called from the trap
+ * with the siginfo and context (and with its signal mask, SA_RESTART,
+ * SA_ONSTACK and SA_NODEFER, but SA_RESETHAND does not apply), and under the
+ * default action the process dies of SIGBUS as it would have without the
+ * library. What the trap cannot do:
  *   - take back what already happened: a copy out of the ring that was under
  *     way when the object shrank leaves zeros in the program's buffer (the
  *     call then fails, nothing is committed), and a program that reads a

@@ -33,6 +33,11 @@
  * live and unchanged, so a slot that changed hands under it is skipped
  * (it belongs to another handle, which cannot be the one that faulted).
  *
+ * The handler calls mmap(), which POSIX does not list as async-signal-safe
+ * but which is a plain system call wherever there is POSIX shared memory
+ * to truncate (PulseAudio relies on the same), sigaction() and raise().
+ * The library is linked with -z nodelete: the handler outlives a dlclose().
+ *
  * The flag lives in the handle, so the data path checks it with one plain
  * load. A mapping is unregistered before it is unmapped and its handle
  * freed; a handler that runs for that mapping at the same time can only

@@ -375,8 +375,10 @@ long shbuf__write(shbuf *sb, const unsigned char *buf, uint64_t n) {
 }
 
 /* shbuf_is_empty() and shbuf_is_full(): a snapshot, no transfer, but a
- * look all the same: a wait that follows returns when either role moved. */
-static int predicate(shbuf *sb, bool full) {
+ * look all the same: a wait that follows returns when either role moved.
+ * Inline: with the look at the trap, the compiler would no longer copy it
+ * into both callers by itself, and it costs them a call. */
+static inline int predicate(shbuf *sb, bool full) {
         const struct shbuf__control *c = sb->control;
         uint64_t head_count = atomic_load_explicit(&c->head.count, memory_order_acquire);
         uint64_t tail_count = atomic_load_explicit(&c->tail.count, memory_order_acquire);

@@ -102,7 +102,6 @@ struct _shbuf {
          * of our mappings, which now hold zeros: every call fails with
          * EPIPE (memtrap.c). */
         atomic_bool trapped;
-        struct shbuf__memtrap *traps[2]; /* the control and data mappings' slots */
         _Atomic uint32_t spin_us;      /* the opt-in spin before sleeping */
         _Atomic uint32_t busy_spin_us; /* spin while the peer's transfer is under way */
 
@@ -132,6 +131,10 @@ struct _shbuf {
         struct shbuf__select *select; /* notification enabled */
         unsigned select_users;        /* threads sleeping on select (not freed under them) */
         struct shbuf__alarm *alarm;
+
+        /* The control and data mappings' slots in the SIGBUS trap's
+         * registry; set when the handle is made, so out of the hot lines. */
+        struct shbuf__memtrap *traps[2];
 };
 
 static inline struct shbuf__side_block *shbuf__self(shbuf *sb) {

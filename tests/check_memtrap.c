@@ -442,11 +442,12 @@ static int p_flapper(key_t key, int in, int out, void *arg) {
 }
 
 /*
- * shbuf_inspect(), shbuf_list() and shbuf_remove() map the control object
- * of buffers that are not theirs: one that shrinks between the size check
- * and the reads must not kill the tool (shbuf gc run by root over every
- * user's buffers, say). The race is won now and then only; the calls must
- * just never die, and say EPROTO (or ENOENT) when they lose.
+ * shbuf_inspect() and shbuf_list() (and shbuf_gc() and shbuf_remove(),
+ * which look the same way) read the control object of buffers that are not
+ * theirs: one that shrinks between the size check and the reads must not
+ * kill the tool (shbuf gc run by root over every user's buffers, say). The
+ * race is won now and then only; the calls must just never die, and say
+ * EPROTO (or ENOENT) when they lose.
  */
 START_TEST(test_tools_survive_shrinking) {
         if (!posix_only())

@@ -40,18 +40,22 @@
 #define RING 65536
 #define FILL 1000
 
-/* Under AddressSanitizer a SIGBUS that nobody else handles is reported by
- * the sanitizer's own handler, which ends the process with exit code 1
- * instead of the signal. */
+/* Under AddressSanitizer or ThreadSanitizer a SIGBUS that nobody else
+ * handles is reported by the sanitizer's own handler, which ends the
+ * process with its exit code (1, 66) instead of the signal. */
 #if defined(__SANITIZE_ADDRESS__)
-#define ASAN_REPORTS_SIGBUS 1
+#define SANITIZER_SIGBUS_EXIT 1
+#elif defined(__SANITIZE_THREAD__)
+#define SANITIZER_SIGBUS_EXIT 66
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define ASAN_REPORTS_SIGBUS 1
+#define SANITIZER_SIGBUS_EXIT 1
+#elif __has_feature(thread_sanitizer)
+#define SANITIZER_SIGBUS_EXIT 66
 #endif
 #endif
-#ifndef ASAN_REPORTS_SIGBUS
-#define ASAN_REPORTS_SIGBUS 0
+#ifndef SANITIZER_SIGBUS_EXIT
+#define SANITIZER_SIGBUS_EXIT 0
 #endif
 
 static bool posix_only(void) {
@@ -76,15 +80,16 @@ static int truncate_object(key_t key, const char *object) {
 static bool died_of_sigbus(int status) {
         if (status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
                 return true;
-        return ASAN_REPORTS_SIGBUS && status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1;
+        return SANITIZER_SIGBUS_EXIT && status != -1 && WIFEXITED(status) &&
+               WEXITSTATUS(status) == SANITIZER_SIGBUS_EXIT;
 }
 
-/* Say so before a child dies on purpose: under AddressSanitizer its report
+/* Say so before a child dies on purpose: under a sanitizer its report
  * follows in the log. */
 static void expect_death(void) {
-        if (ASAN_REPORTS_SIGBUS)
+        if (SANITIZER_SIGBUS_EXIT)
                 fprintf(stderr, "check_memtrap: a child dies of SIGBUS now, as it should; the "
-                                "AddressSanitizer report of a BUS that may follow is expected\n");
+                                "sanitizer's report of a BUS that may follow is expected\n");
 }
 
 static const char *describe_status(int status, char *buf, size_t len) {

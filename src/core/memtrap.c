@@ -131,10 +131,11 @@ static bool trap(uintptr_t addr) {
                         unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);
                         if ((s & SLOT_MASK) != SLOT_LIVE)
                                 continue;
-                        unsigned char *start = atomic_load_explicit(&t->start, memory_order_relaxed);
-                        unsigned char *end = atomic_load_explicit(&t->end, memory_order_relaxed);
-                        atomic_bool *flag = atomic_load_explicit(&t->flag, memory_order_relaxed);
-                        atomic_thread_fence(memory_order_acquire);
+                        /* Acquire: if a field shows a new owner's value,
+                         * the second look at the word shows the change. */
+                        unsigned char *start = atomic_load_explicit(&t->start, memory_order_acquire);
+                        unsigned char *end = atomic_load_explicit(&t->end, memory_order_acquire);
+                        atomic_bool *flag = atomic_load_explicit(&t->flag, memory_order_acquire);
                         if (atomic_load_explicit(&t->state, memory_order_relaxed) != s)
                                 continue;
                         if (addr < (uintptr_t) start || addr >= (uintptr_t) end)
@@ -221,9 +222,11 @@ int shbuf__memtrap_add(void *start, uint64_t len, atomic_bool *flag, struct shbu
                 return r;
         uintptr_t from = (uintptr_t) start & ~(page_size - 1);
         uintptr_t to = ((uintptr_t) start + (uintptr_t) len + page_size - 1) & ~(page_size - 1);
-        atomic_store_explicit(&t->start, (unsigned char *) from, memory_order_relaxed);
-        atomic_store_explicit(&t->end, (unsigned char *) to, memory_order_relaxed);
-        atomic_store_explicit(&t->flag, flag, memory_order_relaxed);
+        /* Release: a handler that reads one of these also sees the slot
+         * taken (see trap()). */
+        atomic_store_explicit(&t->start, (unsigned char *) from, memory_order_release);
+        atomic_store_explicit(&t->end, (unsigned char *) to, memory_order_release);
+        atomic_store_explicit(&t->flag, flag, memory_order_release);
         unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
         atomic_store_explicit(&t->state, (s & ~(unsigned) SLOT_MASK) | SLOT_LIVE, memory_order_release);
         *ret = t;

@@ -10,6 +10,8 @@
  *   - the same while a pair streams, the truncation coming at any moment;
  *   - many handles (the registry grows past its first chunk): only the one
  *     whose object shrank is marked;
+ *   - the tools look at a buffer whose owner keeps truncating its control
+ *     object, and live;
  *   - a SIGBUS handler the program installed before the library's keeps
  *     getting its own faults and the signals sent to it, and under the
  *     default action a program's own fault still kills it with SIGBUS;

@@ -1380,7 +1380,7 @@ START_TEST(test_backend_list) {
         shbuf_free(cl);
         shbuf_free(sb);
 
-        shbuf_options bad_flags = {.flags = 1};
+        shbuf_options bad_flags = {.flags = SHBUF_NO_SIGBUS_TRAP << 1};
         ASSERT_NULL(shbuf_create_with(t_key(2), 16, &bad_flags), EINVAL);
         ASSERT_NULL(shbuf_open(t_key(2)), ENOENT);
 }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -174,6 +175,18 @@ static int sweep_key(key_t key) {
         if ((id = msgget(key, 0)) >= 0 && msgctl(id, IPC_RMID, NULL) == 0) {
                 fprintf(stderr, "test-util: removed leftover queue 0x%08x\n", (unsigned) key);
                 found++;
+        }
+        /* A POSIX buffer whose control object a test truncated is no buffer
+         * to shbuf_remove(): its queues go by name (its /dev/shm entries go
+         * in t_sweep()). */
+        static const char suffix[] = {'p', 'c'};
+        for (size_t i = 0; i < sizeof(suffix); i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, suffix[i]);
+                if (mq_unlink(name) == 0) {
+                        fprintf(stderr, "test-util: removed leftover POSIX queue %s\n", name);
+                        found++;
+                }
         }
         return found;
 }

@@ -58,6 +58,42 @@ extern "C" {
  * Everything in shared memory is treated as untrusted: a peer that corrupts
  * it can make calls fail with EPROTO, never make this process touch memory
  * outside its mappings.
+ *
+ * SIGBUS: a POSIX buffer's memory is a shared memory object that anyone who
+ * may open it (the peer, or anybody after shbuf_access()) can truncate while
+ * it is mapped, and the next access to the lost pages raises SIGBUS, which
+ * kills a process by default. So when the process makes its first POSIX
+ * handle (or first looks at a POSIX buffer with shbuf_list(),
+ * shbuf_inspect(), shbuf_remove() or shbuf_gc()), the library installs a
+ * SIGBUS handler, the "trap". A fault in a buffer's mapping replaces that
+ * mapping with private zero pages and marks the handle: the access that
+ * faulted goes on (reading zeros, or writing where nobody sees it), in
+ * whatever thread it was, and every call on the handle from then on fails
+ * with EPIPE (shbuf_is_connected() returns 0; shbuf_free() works as ever,
+ * and the provider's still removes the objects); a look of the tools that
+ * met it fails with EPROTO. Any other SIGBUS goes on to what handled it
+ * before: a handler the program installed earlier is called from the trap
+ * with the siginfo and context (and with its signal mask, SA_RESTART,
+ * SA_ONSTACK and SA_NODEFER, but SA_RESETHAND does not apply), and under the
+ * default action the process dies of SIGBUS as it would have without the
+ * library. What the trap cannot do:
+ *   - take back what already happened: a copy out of the ring that was under
+ *     way when the object shrank leaves zeros in the program's buffer (the
+ *     call then fails, nothing is committed), and a program that reads a
+ *     span of shbuf_get_read_pointer() reads zeros until its next call
+ *     fails;
+ *   - notice a truncation before an access faults: calls that do not touch
+ *     the lost pages (a look at an empty ring does not touch the data) go on
+ *     as before;
+ *   - stay in place when the program installs its own SIGBUS handler after
+ *     its first POSIX handle without calling the one it replaced: faults in
+ *     the buffers then reach only the program's handler;
+ *   - protect a thread that touches a handle's memory while another one
+ *     frees the handle (misuse in any case).
+ * A program that handles SIGBUS itself and wants no part of this creates
+ * and opens its buffers with SHBUF_NO_SIGBUS_TRAP (shbuf_options::flags).
+ * SysV buffers need no trap: a segment cannot shrink, and one removed while
+ * attached stays mapped until the last process detaches.
  */
 
 /** Opaque, per-process handle of one end of a shared buffer. */
@@ -102,9 +138,20 @@ typedef struct shbuf_options {
         const char *backend;
         /** Permission bits for new objects; 0 means 0600. Creating only. */
         int mode;
-        /** Reserved for future use; must be 0. */
+        /** 0, or SHBUF_NO_SIGBUS_TRAP; the other bits are reserved and must be 0. */
         unsigned flags;
 } shbuf_options;
+
+/**
+ * Flag of shbuf_options::flags: do not put this handle's memory under the
+ * library's SIGBUS trap (see the main page), and do not install the trap for
+ * it. A process whose buffer another process truncates then dies of SIGBUS at
+ * its next access, unless a handler of its own deals with it. A handle made
+ * without the flag still installs the trap for the whole process; faults in
+ * the memory of handles made with the flag are passed on as any other
+ * SIGBUS.
+ */
+#define SHBUF_NO_SIGBUS_TRAP 0x1u
 
 /* ------------------------------------------------------------------ */
 /** \name Lifetime */
@@ -149,14 +196,18 @@ SHBUF_EXPORT shbuf *shbuf_open(key_t key);
  * \param opts options, or NULL for defaults
  * \return as shbuf_create(); also EINVAL for unknown flags or an unknown
  *         backend name, ENOTSUP for a backend this build lacks.
+ *
+ * The first POSIX handle of the process installs the SIGBUS trap (see the
+ * main page), unless opts->flags has SHBUF_NO_SIGBUS_TRAP.
  */
 SHBUF_EXPORT shbuf *shbuf_create_with(key_t key, unsigned long size, const shbuf_options *opts);
 
 /**
  * Like shbuf_open(), with options; a named backend restricts the search to it.
+ * SHBUF_NO_SIGBUS_TRAP in opts->flags as for shbuf_create_with().
  *
- * \return as shbuf_open(); also EINVAL for an unknown backend name,
- *         ENOTSUP for a backend this build lacks.
+ * \return as shbuf_open(); also EINVAL for unknown flags or an unknown
+ *         backend name, ENOTSUP for a backend this build lacks.
  */
 SHBUF_EXPORT shbuf *shbuf_open_with(key_t key, const shbuf_options *opts);
 
@@ -215,7 +266,8 @@ SHBUF_EXPORT int shbuf_notify_enable(shbuf *sb, int b);
  * most one is in flight per direction, so notifying a peer that never waits
  * costs one message at most, however often it is done.
  *
- * \return 0, or -1 with errno EPIPE (objects removed) or EINVAL.
+ * \return 0, or -1 with errno EPIPE (objects removed, or truncated: see
+ *         SIGBUS on the main page) or EINVAL.
  */
 SHBUF_EXPORT int shbuf_notify(shbuf *sb);
 
@@ -250,8 +302,8 @@ SHBUF_EXPORT int shbuf_notify(shbuf *sb);
  * with shbuf_wait_timeout() and checking its flag between waits.
  *
  * \return 0, or -1 with errno: EINTR (a signal arrived), EPIPE (the peer freed
- *         its end, died, or the objects were removed), EPROTO (corrupted
- *         control block), EINVAL.
+ *         its end, died, or the objects were removed or truncated), EPROTO
+ *         (corrupted control block), EINVAL.
  */
 SHBUF_EXPORT int shbuf_wait(shbuf *sb);
 
@@ -317,8 +369,9 @@ SHBUF_EXPORT int shbuf_get_select_fd(shbuf *sb);
 /**
  * Drain the select descriptor after it was reported readable, and re-arm it.
  *
- * \return 0, or -1 with errno EPIPE when the peer went away (the descriptor
- *         then stays readable), EINVAL when notification is not enabled.
+ * \return 0, or -1 with errno EPIPE when the peer went away or the objects
+ *         were truncated (the descriptor then stays readable), EINVAL when
+ *         notification is not enabled.
  */
 SHBUF_EXPORT int shbuf_post_select(shbuf *sb);
 
@@ -349,7 +402,8 @@ SHBUF_EXPORT int shbuf_is_connected(shbuf *sb);
  * \return 0, or -1 with errno: ETIMEDOUT (a live holder kept it, e.g. a
  *         stopped process), EINTR (a signal arrived while waiting), EDEADLK
  *         (this thread holds it already), EPROTO (the ring is invalid; the
- *         lock is not held), EPIPE (the lock object was removed), EINVAL.
+ *         lock is not held), EPIPE (the lock object was removed, or the
+ *         objects were truncated; the lock is not held), EINVAL.
  */
 SHBUF_EXPORT int shbuf_status_lock(shbuf *sb);
 
@@ -360,7 +414,9 @@ SHBUF_EXPORT int shbuf_status_lock(shbuf *sb);
  * released all the same.
  *
  * \return 0, or -1 with errno: EPERM (the calling thread does not hold the
- *         lock), EINVAL (an impossible edit, or a NULL handle).
+ *         lock), EINVAL (an impossible edit, or a NULL handle), EPIPE (the
+ *         objects were truncated meanwhile: the edits are dropped, the lock
+ *         released).
  */
 SHBUF_EXPORT int shbuf_status_unlock(shbuf *sb);
 
@@ -368,7 +424,7 @@ SHBUF_EXPORT int shbuf_status_unlock(shbuf *sb);
  * Empty the ring: R = L = B = 0; counters, backlog_target and the ignore
  * flags are kept. It also repairs a ring a crashed or hostile peer left
  * invalid. Wakes the peer.
- * \return 0, or -1 with errno ETIMEDOUT, EINTR, EDEADLK (see
+ * \return 0, or -1 with errno ETIMEDOUT, EINTR, EDEADLK, EPIPE (see
  *         shbuf_status_lock()) or EINVAL.
  */
 SHBUF_EXPORT int shbuf_reset(shbuf *sb);
@@ -381,7 +437,8 @@ SHBUF_EXPORT int shbuf_zero(shbuf *sb);
  *
  * \param l receives the contiguous unread bytes, min(L, S - R); 0 when empty
  * \return the address (valid also when *l is 0), or NULL with errno EINVAL
- *         (NULL argument) or EPROTO (corrupted status block).
+ *         (NULL argument), EPROTO (corrupted status block) or EPIPE (the
+ *         objects were truncated: see SIGBUS on the main page).
  */
 SHBUF_EXPORT unsigned char *shbuf_get_read_pointer(shbuf *sb, unsigned long *l);
 
@@ -389,9 +446,10 @@ SHBUF_EXPORT unsigned char *shbuf_get_read_pointer(shbuf *sb, unsigned long *l);
  * Consume r bytes. If ignore_read_inc is set, clear it and change nothing else.
  * While a status edit of either side is under way, the commit waits for its
  * end (see shbuf_status_lock()) and applies to the ring as it left it.
- * \return 0, or -1 with errno EINVAL (r > L; nothing changes), EPROTO, or
- *         ETIMEDOUT, EINTR, EDEADLK (the status lock, as for
- *         shbuf_status_lock()).
+ * \return 0, or -1 with errno EINVAL (r > L; nothing changes), EPROTO,
+ *         EPIPE (the objects were truncated, maybe while the program read
+ *         the span: nothing is committed), or ETIMEDOUT, EINTR, EDEADLK (the
+ *         status lock, as for shbuf_status_lock()).
  */
 SHBUF_EXPORT int shbuf_inc_read_pointer(shbuf *sb, unsigned long r);
 
@@ -399,7 +457,7 @@ SHBUF_EXPORT int shbuf_inc_read_pointer(shbuf *sb, unsigned long r);
  * Address of the write position.
  *
  * \param l receives the contiguous free bytes; 0 when full
- * \return the address, or NULL with errno EINVAL or EPROTO.
+ * \return the address, or NULL with errno EINVAL, EPROTO or EPIPE.
  */
 SHBUF_EXPORT unsigned char *shbuf_get_write_pointer(shbuf *sb, unsigned long *l);
 
@@ -408,14 +466,15 @@ SHBUF_EXPORT unsigned char *shbuf_get_write_pointer(shbuf *sb, unsigned long *l)
  * nothing else. The writer may always use S - L bytes; writing over the
  * backlog shrinks it. Status edits under way: as shbuf_inc_read_pointer().
  * \return 0, or -1 with errno EINVAL (w > S - L; nothing changes), EPROTO,
- *         or ETIMEDOUT, EINTR, EDEADLK.
+ *         EPIPE (as for shbuf_inc_read_pointer()), or ETIMEDOUT, EINTR,
+ *         EDEADLK.
  */
 SHBUF_EXPORT int shbuf_inc_write_pointer(shbuf *sb, unsigned long w);
 
-/** 1 if L == S, 0 if not, -1 with errno EINVAL or EPROTO. */
+/** 1 if L == S, 0 if not, -1 with errno EINVAL, EPROTO or EPIPE. */
 SHBUF_EXPORT int shbuf_is_full(shbuf *sb);
 
-/** 1 if L == 0, 0 if not, -1 with errno EINVAL or EPROTO. */
+/** 1 if L == 0, 0 if not, -1 with errno EINVAL, EPROTO or EPIPE. */
 SHBUF_EXPORT int shbuf_is_empty(shbuf *sb);
 
 /**
@@ -424,7 +483,8 @@ SHBUF_EXPORT int shbuf_is_empty(shbuf *sb);
  * \return bytes moved (0 when empty, when ignore_read_inc dropped the commit,
  *         or while a status edit lasts longer than a moment; a wait that
  *         follows then returns as soon as there is something to do), or -1
- *         with errno EINVAL or EPROTO.
+ *         with errno EINVAL, EPROTO, or EPIPE (the objects were truncated,
+ *         maybe during the copy: buf may hold zeros, nothing is consumed).
  */
 SHBUF_EXPORT long shbuf_read(shbuf *sb, unsigned char *buf, unsigned long n);
 
@@ -435,7 +495,8 @@ SHBUF_EXPORT long shbuf_read(shbuf *sb, unsigned char *buf, unsigned long n);
  *         commit (nothing is copied then: the backlog stays whole), or
  *         while a status edit lasts longer than a moment; a wait that
  *         follows then returns as soon as there is something to do), or -1
- *         with errno EINVAL or EPROTO.
+ *         with errno EINVAL, EPROTO or EPIPE (the objects were truncated;
+ *         nothing is committed).
  */
 SHBUF_EXPORT long shbuf_write(shbuf *sb, const unsigned char *buf, unsigned long n);
 

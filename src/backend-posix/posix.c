@@ -365,24 +365,26 @@ static void posix_close_select(struct shbuf__map *m, int side) {
         (void) side;
 }
 
-/* Open the control object under key read-only and check it is ours. */
+/*
+ * Open the control object under key read-only and check it is ours. It is
+ * read, not mapped: its owner may truncate it at any moment, and a read of
+ * a truncated object comes back short where an access to a mapping of it
+ * raises SIGBUS (the tools look at everybody's buffers).
+ */
 static int peek_control(key_t key, struct stat *ret_st) {
         char name[NAME_MAX_LEN];
+        struct shbuf__control c;
         int r = -EPROTO;
         object_name(name, key, OBJ_CTL);
         int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, ret_st) == 0 && (uint64_t) ret_st->st_size >= SHBUF__CONTROL_SIZE) {
-                const struct shbuf__control *c = mmap(NULL, SHBUF__CONTROL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-                if (c != MAP_FAILED) {
-                        if (shbuf__control_validate(c, (uint64_t) ret_st->st_size, SHBUF__BACKEND_POSIX) == 0 &&
-                            c->header.key == (int32_t) key)
-                                r = 0;
-                        munmap((void *) c, SHBUF__CONTROL_SIZE);
-                } else {
+                ssize_t n = pread(fd, &c, sizeof(c), 0);
+                if (n < 0)
                         r = -errno;
-                }
+                else if (n == (ssize_t) sizeof(c) && c.header.key == (int32_t) key)
+                        r = shbuf__control_validate(&c, (uint64_t) ret_st->st_size, SHBUF__BACKEND_POSIX);
         }
         close(fd);
         return r;
@@ -429,7 +431,7 @@ static int posix_remove_key(key_t key) {
 const struct shbuf__backend shbuf__backend_posix = {
         .name = "posix",
         .id = SHBUF__BACKEND_POSIX,
-        .caps = SHBUF__CAP_RECV_TIMED,
+        .caps = SHBUF__CAP_RECV_TIMED | SHBUF__CAP_SHRINKS,
         .create = posix_create,
         .attach_control = posix_attach_control,
         .attach_rest = posix_attach_rest,

@@ -33,6 +33,11 @@ enum shbuf__backend_caps {
          * the core runs a helper thread (alarm.c) that turns deadlines and
          * the peer's death into wake-ups sent with send_self(). */
         SHBUF__CAP_RECV_TIMED = 1u << 0,
+        /* Another process can shrink the objects under the mappings (a
+         * POSIX shared memory object can be truncated by anyone who may
+         * open it), and an access past the new end raises SIGBUS. The core
+         * traps such faults (memtrap.c). */
+        SHBUF__CAP_SHRINKS = 1u << 1,
 };
 
 /* A buffer as one process has mapped it: filled by the backend. */

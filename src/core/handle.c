@@ -74,6 +74,9 @@ static shbuf *handle_new(int side) {
 static void handle_release(shbuf *sb, bool remove) {
         /* The watcher thread uses the mapping: it goes first. */
         shbuf__peer_close(sb);
+        /* Out of the trap before the mappings go (memtrap.c). */
+        for (int i = 0; i < 2; i++)
+                shbuf__memtrap_remove(sb->traps[i]);
         if (sb->backend)
                 sb->backend->detach(&sb->map, remove);
         for (int d = 0; d < 2; d++)
@@ -89,6 +92,18 @@ static void adopt_map(shbuf *sb) {
         sb->key = sb->map.key;
         sb->control = sb->map.control;
         sb->data = sb->map.data;
+}
+
+/*
+ * Put a mapping another process could shrink under the SIGBUS trap
+ * (memtrap.c), unless the program said it handles SIGBUS itself: a
+ * truncated POSIX object then leaves zeros behind and makes calls fail,
+ * instead of killing the process. which: 0 the control, 1 the data.
+ */
+static int guard(shbuf *sb, bool trap, int which, void *start, uint64_t len) {
+        if (!trap || !(sb->backend->caps & SHBUF__CAP_SHRINKS))
+                return 0;
+        return shbuf__memtrap_add(start, len, &sb->trapped, &sb->traps[which]);
 }
 
 /*
@@ -147,7 +162,8 @@ static void take_side(shbuf *sb) {
         atomic_store(&me->state, SHBUF__SIDE_ATTACHED);
 }
 
-static int create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uint64_t size, int mode) {
+static int create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uint64_t size, int mode,
+                     bool trap) {
         shbuf *sb = handle_new(SHBUF__PROVIDER);
         int r = -EEXIST;
 
@@ -166,8 +182,9 @@ static int create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uin
         }
         sb->backend = b;
         adopt_map(sb);
-        r = b->hold_presence(&sb->map, SHBUF__PROVIDER);
-        if (r < 0) {
+        if ((r = guard(sb, trap, 0, sb->map.control, sb->map.control_size)) < 0 ||
+            (r = guard(sb, trap, 1, sb->map.data, sb->map.data_size)) < 0 ||
+            (r = b->hold_presence(&sb->map, SHBUF__PROVIDER)) < 0) {
                 handle_release(sb, true);
                 return r;
         }
@@ -190,16 +207,17 @@ int shbuf__create_on(const struct shbuf__backend *b, shbuf **ret, key_t key, uin
                 return -EINVAL;
         if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX || size > SHBUF__SIZE_MAX)
                 return -EFBIG;
-        return create_on(b, ret, key, size, mode);
+        return create_on(b, ret, key, size, mode, true);
 }
 
 int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *opts) {
         const char *name = opts && opts->backend ? opts->backend : env_backend();
         int mode = opts && opts->mode ? opts->mode & 0777 : 0600;
+        bool trap = !(opts && opts->flags & SHBUF_NO_SIGBUS_TRAP);
         const struct shbuf__backend *b;
         int r;
 
-        if (size == 0 || (opts && opts->flags != 0))
+        if (size == 0 || (opts && opts->flags & ~SHBUF_NO_SIGBUS_TRAP))
                 return -EINVAL;
         if (size > (uint64_t) SIZE_MAX / 2 || size > (uint64_t) LONG_MAX || size > SHBUF__SIZE_MAX)
                 return -EFBIG;
@@ -208,15 +226,15 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
                 r = backend_by_name(name, &b);
                 if (r < 0)
                         return r;
-                return create_on(b, ret, key, size, mode);
+                return create_on(b, ret, key, size, mode, trap);
         }
 
-        r = create_on(shbuf__backends[0], ret, key, size, mode);
+        r = create_on(shbuf__backends[0], ret, key, size, mode, trap);
         if (r >= 0 || !backend_unusable(r))
                 return r;
         int first_error = -r;
         for (size_t i = 1; shbuf__backends[i]; i++) {
-                int r2 = create_on(shbuf__backends[i], ret, key, size, mode);
+                int r2 = create_on(shbuf__backends[i], ret, key, size, mode, trap);
                 if (r2 >= 0) {
                         (*ret)->fallback_errno = first_error;
                         return r2;
@@ -241,7 +259,7 @@ static int claim_client(shbuf *sb) {
         return 0;
 }
 
-int shbuf__open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
+static int open_on(const struct shbuf__backend *b, shbuf **ret, key_t key, bool trap) {
         shbuf *sb = handle_new(SHBUF__CLIENT);
         int r;
 
@@ -249,6 +267,10 @@ int shbuf__open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
                 return -ENOMEM;
         sb->backend = b;
         r = b->attach_control(&sb->map, key);
+        if (r < 0)
+                goto fail;
+        /* Validating reads the block: it may already be shrinking. */
+        r = guard(sb, trap, 0, sb->map.control, sb->map.control_size);
         if (r < 0)
                 goto fail;
         r = shbuf__control_validate(sb->map.control, sb->map.control_size, b->id);
@@ -262,7 +284,16 @@ int shbuf__open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
         r = b->attach_rest(&sb->map);
         if (r < 0)
                 goto fail;
+        r = guard(sb, trap, 1, sb->map.data, sb->map.data_size);
+        if (r < 0)
+                goto fail;
         adopt_map(sb);
+        /* What we validated may have been zeros the trap left: then this
+         * is no buffer to claim a side of. */
+        if (shbuf__trapped(sb)) {
+                r = -EPROTO;
+                goto fail;
+        }
         r = claim_client(sb);
         if (r < 0)
                 goto fail;
@@ -278,22 +309,27 @@ fail:
         return r;
 }
 
+int shbuf__open_on(const struct shbuf__backend *b, shbuf **ret, key_t key) {
+        return open_on(b, ret, key, true);
+}
+
 int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
         const struct shbuf__backend *b;
+        bool trap = !(opts && opts->flags & SHBUF_NO_SIGBUS_TRAP);
         int r = -ENOENT;
 
-        if (opts && opts->flags != 0)
+        if (opts && opts->flags & ~SHBUF_NO_SIGBUS_TRAP)
                 return -EINVAL;
         if (opts && opts->backend) {
                 r = backend_by_name(opts->backend, &b);
                 if (r < 0)
                         return r;
-                return shbuf__open_on(b, ret, key);
+                return open_on(b, ret, key, trap);
         }
         /* Whichever backend made it: the first that has something there
          * answers, be it a buffer or an error about what is there. */
         for (size_t i = 0; shbuf__backends[i]; i++) {
-                r = shbuf__open_on(shbuf__backends[i], ret, key);
+                r = open_on(shbuf__backends[i], ret, key, trap);
                 if (r != -ENOENT)
                         return r;
         }

@@ -3,6 +3,7 @@
  *
  * The files depend on each other in one direction only, lowest first:
  *   os, ring, control, backends      platform, arithmetic, layout, table
+ *   memtrap                          surviving mappings shrunk under us
  *   serial                           per-direction serialisation of threads
  *   liveness                         is the peer still there?
  *   lock, wake                       the status lock word; waking the peer
@@ -19,6 +20,7 @@
 #define SHBUF_HANDLE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@
 
 struct shbuf__select;
 struct shbuf__alarm;
+struct shbuf__memtrap;
 
 /*
  * Serialises the threads that use one direction of a handle (serial.c).
@@ -100,6 +103,10 @@ struct _shbuf {
         /* Hot paths fence themselves: this process is not reached by the
          * other side's global barriers (os.h). */
         bool self_fence;
+        /* Set by the SIGBUS trap when somebody shrank an object under one
+         * of our mappings, which now hold zeros: every call fails with
+         * EPIPE (memtrap.c). */
+        atomic_bool trapped;
         _Atomic uint32_t spin_us;      /* the opt-in spin before sleeping */
         _Atomic uint32_t busy_spin_us; /* spin while the peer's transfer is under way */
 
@@ -129,6 +136,10 @@ struct _shbuf {
         struct shbuf__select *select; /* notification enabled */
         unsigned select_users;        /* threads sleeping on select (not freed under them) */
         struct shbuf__alarm *alarm;
+
+        /* The control and data mappings' slots in the SIGBUS trap's
+         * registry; set when the handle is made, so out of the hot lines. */
+        struct shbuf__memtrap *traps[2];
 };
 
 static inline struct shbuf__side_block *shbuf__self(shbuf *sb) {
@@ -206,8 +217,30 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/*
+ * Whether the SIGBUS trap replaced one of the handle's mappings: one plain
+ * load. The trap may have fired in this very thread, at an access just
+ * before the call: the compiler barrier keeps the load after that access.
+ */
+static inline bool shbuf__trapped(shbuf *sb) {
+        atomic_signal_fence(memory_order_seq_cst);
+        return atomic_load_explicit(&sb->trapped, memory_order_relaxed);
+}
+
 /* copy.c: n bytes of the program's into the ring. */
 void shbuf__copy_in(const shbuf *sb, unsigned char *dst, const unsigned char *src, uint64_t n);
+
+/*
+ * memtrap.c: the SIGBUS trap. Register a mapping that another process may
+ * shrink: a fault in it sets *flag and replaces it with zero pages. Remove
+ * the registration (NULL is a no-op) before unmapping.
+ */
+int shbuf__memtrap_add(void *start, uint64_t len, atomic_bool *flag, struct shbuf__memtrap **ret);
+void shbuf__memtrap_remove(struct shbuf__memtrap *t);
+/* The program's own SIGBUS action: sa is what sigaction() reports, and
+ * where that is the trap's handler, it becomes the one the trap chains to
+ * (which decides what a sent SIGBUS does). */
+void shbuf__memtrap_program_action(struct sigaction *sa);
 
 /* serial.c */
 void shbuf__serial_init(struct shbuf__serial *s);

@@ -28,6 +28,9 @@ bool shbuf__interrupt_restarts(void) {
                 /* Numbers the C library keeps for itself fail here. */
                 if (sigismember(&blocked, sig) == 1 || sigaction(sig, NULL, &sa) < 0)
                         continue;
+                /* The library's own SIGBUS trap passes a sent signal on. */
+                if (sig == SIGBUS)
+                        shbuf__memtrap_program_action(&sa);
                 bool caught = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
                 if (caught && !(sa.sa_flags & SA_RESTART))
                         return false;

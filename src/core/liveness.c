@@ -168,8 +168,9 @@ bool shbuf__peer_gone(shbuf *sb, bool probe) {
 int shbuf__peer_connected(shbuf *sb) {
         pthread_mutex_lock(&sb->mutex);
         shbuf__peer_refresh(sb);
-        int r = atomic_load(&shbuf__other(sb)->state) == SHBUF__SIDE_ATTACHED && !shbuf__peer_gone(sb, true) &&
-                sb->backend->check_alive(&sb->map) == 0;
+        int r = atomic_load(&shbuf__other(sb)->state) == SHBUF__SIDE_ATTACHED &&
+                !shbuf__peer_gone(sb, true) && sb->backend->check_alive(&sb->map) == 0 &&
+                !shbuf__trapped(sb);
         pthread_mutex_unlock(&sb->mutex);
         return r;
 }

@@ -298,7 +298,9 @@ int shbuf__post_select(shbuf *sb) {
         pthread_mutex_lock(&sb->mutex);
         struct shbuf__select *s = sb->select;
         int r = -EINVAL;
-        if (s && !s->closing) {
+        if (s && !s->closing && shbuf__trapped(sb)) {
+                r = -EPIPE; /* the descriptor stays readable */
+        } else if (s && !s->closing) {
                 shbuf__peer_refresh(sb);
                 r = drain_and_arm(sb, s);
                 /* A wait in another thread may sleep on what we drained. */

@@ -47,16 +47,37 @@ static void describe(const struct shbuf__backend *b, struct shbuf__map *m, shbuf
         ret->lock_recoveries = atomic_load(&c->lock.recoveries);
 }
 
+/*
+ * A probe's control mapping under the SIGBUS trap while we read it
+ * (memtrap.c): whoever owns a POSIX buffer can truncate its control object
+ * under any reader, a tool that lists every buffer of the machine too. What
+ * a trapped probe read was zeros: *trapped says so.
+ */
+static int guard_probe(const struct shbuf__backend *b, struct shbuf__map *m, atomic_bool *trapped,
+                       struct shbuf__memtrap **ret) {
+        *ret = NULL;
+        if (!(b->caps & SHBUF__CAP_SHRINKS))
+                return 0;
+        return shbuf__memtrap_add(m->control, m->control_size, trapped, ret);
+}
+
 static int inspect_on(const struct shbuf__backend *b, key_t key, shbuf_info *ret) {
         struct shbuf__map probe = {0};
+        struct shbuf__memtrap *trap;
+        atomic_bool trapped = false;
         int r = b->attach_control(&probe, key);
         if (r < 0)
                 return r;
-        r = shbuf__control_validate(probe.control, probe.control_size, b->id);
+        r = guard_probe(b, &probe, &trapped, &trap);
+        if (r == 0)
+                r = shbuf__control_validate(probe.control, probe.control_size, b->id);
         if (r == 0 && probe.control->header.key != (int32_t) key)
                 r = -EPROTO;
         if (r == 0)
                 describe(b, &probe, ret);
+        if (atomic_load(&trapped))
+                r = -EPROTO;
+        shbuf__memtrap_remove(trap);
         b->detach(&probe, false);
         return r;
 }
@@ -144,10 +165,13 @@ int shbuf__list(shbuf_info **ret, size_t *count) {
  */
 static bool evict_peers(const struct shbuf__backend *b, key_t key) {
         struct shbuf__map probe = {0};
+        struct shbuf__memtrap *trap;
+        atomic_bool trapped = false;
         bool found = false;
         if (b->attach_control(&probe, key) < 0)
                 return false;
-        if (shbuf__control_validate(probe.control, probe.control_size, b->id) == 0 &&
+        if (guard_probe(b, &probe, &trapped, &trap) == 0 &&
+            shbuf__control_validate(probe.control, probe.control_size, b->id) == 0 &&
             probe.control->header.key == (int32_t) key) {
                 probe.data_size = probe.control->header.data_size;
                 found = b->attach_rest(&probe) == 0;
@@ -159,8 +183,9 @@ static bool evict_peers(const struct shbuf__backend *b, key_t key) {
                                 shbuf__wake_side(b, &probe, side);
                         }
         }
+        shbuf__memtrap_remove(trap);
         b->detach(&probe, false);
-        return found;
+        return found && !atomic_load(&trapped);
 }
 
 int shbuf__remove(key_t key, const char *backend) {

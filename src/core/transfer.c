@@ -22,6 +22,12 @@
  * EPROTO, and pointers are computed from validated values only, so a
  * hostile peer cannot steer them outside the data block.
  *
+ * A peer that truncated an object under our mappings makes our next access
+ * fault; the SIGBUS trap (memtrap.c) replaces the mapping with zeros and
+ * marks the handle. Each call looks at that mark once, after its last
+ * access and before its commit, so that zeros are never handed on as data
+ * nor committed: the call fails with EPIPE.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
@@ -253,6 +259,9 @@ static int get_span(shbuf *sb, enum shbuf__dir d, unsigned char **ret_ptr, uint6
          * a transfer of the peer's that is under way (spin.c). */
         if (r == 0 && lk.avail == 0 && !lk.frozen && shbuf__spin_after_look(sb, d))
                 r = look(sb, d, SPAN, &lk);
+        /* A look that met the trap saw zeros, maybe an impossible ring. */
+        if (shbuf__trapped(sb))
+                r = -EPIPE;
         if (r == 0) {
                 sb->dir[d].transfer = lk.contig > 0;
                 *ret_ptr = sb->data + lk.off;
@@ -293,6 +302,9 @@ static int commit_call(shbuf *sb, enum shbuf__dir d, uint64_t n) {
                 if (r < 0)
                         return r;
         }
+        /* The program's own accesses to the span count too. */
+        if (shbuf__trapped(sb))
+                r = -EPIPE;
         if (r == 0)
                 r = commit(sb, d, &lk, n);
         leave(sb, d);
@@ -334,17 +346,24 @@ static long transfer(shbuf *sb, enum shbuf__dir d, unsigned char *buf, uint64_t 
         r = look_thawed(sb, d, n, &lk);
         if (r == 0 && n > 0 && lk.avail == 0 && !lk.frozen && shbuf__spin_after_look(sb, d))
                 r = look(sb, d, n, &lk);
-        if (r < 0 || lk.avail == 0 || n == 0) {
+        bool moving = r == 0 && lk.avail > 0 && n > 0;
+        if (moving) {
+                if (n > lk.avail)
+                        n = lk.avail;
+                /* A commit the one-shot ignore flag drops copies nothing: a
+                 * writer's bytes would land on the backlog the ring still
+                 * says it keeps. The flag cannot change while the call is
+                 * under way (view.c). */
+                if (!atomic_load_explicit(&shbuf__own_role(sb, d)->ignore, memory_order_relaxed))
+                        copy_pieces(sb, d, &lk, buf, n);
+        }
+        /* One look at the trap covers the look at the ring and the copy. */
+        if (shbuf__trapped(sb))
+                r = -EPIPE;
+        if (r < 0 || !moving) {
                 leave(sb, d);
                 return r;
         }
-        if (n > lk.avail)
-                n = lk.avail;
-        /* A commit the one-shot ignore flag drops copies nothing: a writer's
-         * bytes would land on the backlog the ring still says it keeps. The
-         * flag cannot change while the call is under way (view.c). */
-        if (!atomic_load_explicit(&shbuf__own_role(sb, d)->ignore, memory_order_relaxed))
-                copy_pieces(sb, d, &lk, buf, n);
         r = commit(sb, d, &lk, n);
         leave(sb, d);
         tell(sb, d, &lk, n, r);
@@ -361,13 +380,17 @@ long shbuf__write(shbuf *sb, const unsigned char *buf, uint64_t n) {
 }
 
 /* shbuf_is_empty() and shbuf_is_full(): a snapshot, no transfer, but a
- * look all the same: a wait that follows returns when either role moved. */
-static int predicate(shbuf *sb, bool full) {
+ * look all the same: a wait that follows returns when either role moved.
+ * Inline: with the look at the trap, the compiler would no longer copy it
+ * into both callers by itself, and it costs them a call. */
+static inline int predicate(shbuf *sb, bool full) {
         const struct shbuf__control *c = sb->control;
         uint64_t head_count = atomic_load_explicit(&c->head.count, memory_order_acquire);
         uint64_t tail_count = atomic_load_explicit(&c->tail.count, memory_order_acquire);
         uint64_t tail = atomic_load_explicit(&c->tail.pos, memory_order_acquire);
         uint64_t head = atomic_load_explicit(&c->head.pos, memory_order_acquire);
+        if (shbuf__trapped(sb))
+                return -EPIPE;
         if (shbuf__pos_check(sb->size, head, tail) < 0)
                 return -EPROTO;
         shbuf__note_both(sb, head_count, tail_count);

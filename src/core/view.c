@@ -162,6 +162,9 @@ int shbuf__status_lock(shbuf *sb) {
                 return r;
         shbuf__load_positions(sb->control, &p);
         r = shbuf__ring_from_positions(&ring, &p, sb->size);
+        /* Nor over zeros the SIGBUS trap left (memtrap.c). */
+        if (shbuf__trapped(sb))
+                r = -EPIPE;
         if (r < 0) {
                 /* The lock is handed to the program only over a valid ring. */
                 thaw(sb, false);
@@ -182,7 +185,12 @@ int shbuf__status_unlock(shbuf *sb) {
         if (!shbuf__holds_lock(sb))
                 return -EPERM;
         bool changed = memcmp(&sb->view, &sb->view_orig, sizeof(sb->view)) != 0;
-        if (changed) {
+        if (shbuf__trapped(sb)) {
+                /* An object was truncated under us while the program held
+                 * the lock: its edits are of a ring that is gone. */
+                r = -EPIPE;
+                changed = false;
+        } else if (changed) {
                 /* An edit the ring cannot hold is refused, not stored: the
                  * other side must never find it. */
                 r = shbuf__ring_load(&ring, &sb->view, sb->size);
@@ -197,7 +205,8 @@ int shbuf__status_unlock(shbuf *sb) {
         }
         thaw(sb, changed);
         shbuf__unlock(sb);
-        return r;
+        /* Or while we stored them: then they went nowhere. */
+        return shbuf__trapped(sb) ? -EPIPE : r;
 }
 
 shbuf_status *shbuf__get_status(shbuf *sb) {
@@ -243,6 +252,12 @@ int shbuf__reset(shbuf *sb, bool zero) {
         int r = lock_frozen(sb);
         if (r < 0)
                 return r;
+        if (shbuf__trapped(sb)) {
+                /* Nothing to recover: the objects were truncated under us. */
+                thaw(sb, false);
+                shbuf__unlock(sb);
+                return -EPIPE;
+        }
         shbuf__load_positions(sb->control, &p);
         p.head = p.tail = p.consumed = 0;
         /* Zeroing while frozen keeps a writer from filling the ring while
@@ -254,5 +269,6 @@ int shbuf__reset(shbuf *sb, bool zero) {
         shbuf__unlock(sb);
         /* A reset changes no commit count: announce it. */
         shbuf__announce_side(sb, !sb->side);
-        return 0;
+        /* Zeroing may have been what found the data truncated. */
+        return shbuf__trapped(sb) ? -EPIPE : 0;
 }

@@ -121,6 +121,9 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
         bool graced = false, woke = false;
         int r;
 
+        /* Zeros the SIGBUS trap left (memtrap.c) are no news to wait for. */
+        if (shbuf__trapped(sb))
+                return -EPIPE;
         if (d < 0) {
                 /* This thread never looked: anything there is news to it.
                  * From now on it waits for either role to move. */
@@ -137,7 +140,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 /* After a wake-up with no news, ask the peer's pidfd: its
                  * readiness may be what ended the sleep. */
                 shbuf__peer_refresh(sb);
-                if (shbuf__peer_gone(sb, woke) || atomic_load(&sb->peer.removed)) {
+                if (shbuf__peer_gone(sb, woke) || atomic_load(&sb->peer.removed) || shbuf__trapped(sb)) {
                         r = -EPIPE;
                         break;
                 }
@@ -180,5 +183,7 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                 /* 1 or 0: the next round sorts out why. */
         }
         pthread_mutex_unlock(&sb->mutex);
-        return r;
+        /* The trap may have fired while we looked or slept: what we saw
+         * was zeros. */
+        return shbuf__trapped(sb) ? -EPIPE : r;
 }

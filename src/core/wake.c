@@ -89,7 +89,7 @@ void shbuf__announce_side(shbuf *sb, int side) {
 }
 
 int shbuf__notify(shbuf *sb) {
-        if (atomic_load(&sb->peer.removed))
+        if (atomic_load(&sb->peer.removed) || shbuf__trapped(sb))
                 return -EPIPE;
         shbuf__announce_side(sb, !sb->side);
         return 0;

@@ -59,7 +59,7 @@ struct owner_query {
 
 static int fill_owner(const struct shbuf__found *f, void *userdata) {
         struct owner_query *q = userdata;
-        if (f->key != q->key)
+        if (f->key != q->key || f->kind != SHBUF__FOUND_BUFFER)
                 return 0;
         q->info->uid = f->uid;
         q->info->mode = (unsigned) f->mode;
@@ -96,6 +96,8 @@ struct collect {
 static int collect_one(const struct shbuf__found *f, void *userdata) {
         struct collect *c = userdata;
         shbuf_info info;
+        if (f->kind != SHBUF__FOUND_BUFFER)
+                return 0; /* shbuf__list_other() reports those */
         if (inspect_on(c->b, f->key, &info) < 0)
                 return 0; /* vanished or not ours: skip */
         info.uid = f->uid;
@@ -110,6 +112,63 @@ static int collect_one(const struct shbuf__found *f, void *userdata) {
                 c->cap = cap;
         }
         c->items[c->n++] = info;
+        return 0;
+}
+
+/* Grow an array of n items of size bytes each to hold one more. */
+static int grow(void **items, size_t n, size_t *cap, size_t size) {
+        if (n < *cap)
+                return 0;
+        size_t want = *cap ? *cap * 2 : 16;
+        void *p = realloc(*items, want * size);
+        if (!p)
+                return -ENOMEM;
+        *items = p;
+        *cap = want;
+        return 0;
+}
+
+struct collect_other {
+        const struct shbuf__backend *b;
+        shbuf_other *items;
+        size_t n, cap;
+};
+
+static int collect_other_one(const struct shbuf__found *f, void *userdata) {
+        struct collect_other *c = userdata;
+        if (f->kind == SHBUF__FOUND_BUFFER)
+                return 0;
+        if (grow((void **) &c->items, c->n, &c->cap, sizeof(*c->items)) < 0)
+                return -ENOMEM;
+        shbuf_other *o = &c->items[c->n++];
+        memset(o, 0, sizeof(*o));
+        strncpy(o->backend, c->b->name, sizeof(o->backend) - 1);
+        o->key = f->key;
+        o->state = f->kind == SHBUF__FOUND_CREATING    ? SHBUF_OTHER_CREATING
+                   : f->kind == SHBUF__FOUND_ABANDONED ? SHBUF_OTHER_HALF_CREATED
+                                                       : SHBUF_OTHER_SKIPPED;
+        memcpy(o->object, f->object, sizeof(o->object));
+        o->object[sizeof(o->object) - 1] = '\0';
+        o->reason = o->state == SHBUF_OTHER_SKIPPED ? f->reason : NULL;
+        o->size = (unsigned long) f->size;
+        o->creator_pid = f->creator;
+        o->uid = f->uid;
+        o->mode = (unsigned) f->mode;
+        return 0;
+}
+
+int shbuf__list_other(shbuf_other **ret, size_t *count) {
+        struct collect_other c = {0};
+        for (size_t i = 0; shbuf__backends[i]; i++) {
+                c.b = shbuf__backends[i];
+                int r = c.b->list(collect_other_one, &c);
+                if (r < 0 && r != -ENOENT) {
+                        free(c.items);
+                        return r;
+                }
+        }
+        *ret = c.items;
+        *count = c.n;
         return 0;
 }
 
@@ -183,12 +242,57 @@ static bool stale(const shbuf_info *i) {
         return !i->provider_alive && !i->client_alive && i->attachments <= 0;
 }
 
+/*
+ * Remove (or, in a dry run, only describe) the half-made buffers whose
+ * creator is gone. The backend told so from what the kernel keeps (a lock
+ * or an attachment the creator held, not its pid), and checks again when it
+ * removes one: a creator that is still there makes it refuse (EBUSY).
+ * Each one removed is described as gc reports it: the creator as the
+ * provider, no status.
+ */
+static int gc_half_made(bool dry_run, const shbuf_other *others, size_t n, shbuf_info **ret, size_t *count) {
+        shbuf_info *items = NULL;
+        size_t kept = 0, cap = 0;
+        for (size_t i = 0; i < n; i++) {
+                const shbuf_other *o = &others[i];
+                const struct shbuf__backend *b = shbuf__backend_find(o->backend);
+                if (o->state != SHBUF_OTHER_HALF_CREATED || !b)
+                        continue;
+                if (!dry_run && b->remove_key(o->key) < 0)
+                        continue;
+                if (grow((void **) &items, kept, &cap, sizeof(*items)) < 0) {
+                        free(items);
+                        return -ENOMEM;
+                }
+                shbuf_info *info = &items[kept++];
+                memset(info, 0, sizeof(*info));
+                memcpy(info->backend, o->backend, sizeof(info->backend));
+                info->key = o->key;
+                info->size = o->size;
+                info->provider_pid = o->creator_pid;
+                info->uid = o->uid;
+                info->mode = o->mode;
+        }
+        *ret = items;
+        *count = kept;
+        return 0;
+}
+
 int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count) {
         shbuf_info *all;
         size_t n, kept = 0;
         int r = shbuf__list(&all, &n);
         if (r < 0)
                 return r;
+        /* Half-made buffers are not among the whole ones: they are listed
+         * apart, and removed by their own rule below. */
+        shbuf_other *others = NULL;
+        size_t nothers = 0;
+        r = shbuf__list_other(&others, &nothers);
+        if (r < 0) {
+                free(all);
+                return r;
+        }
         for (size_t i = 0; i < n; i++) {
                 if (!stale(&all[i]))
                         continue;
@@ -202,6 +306,25 @@ int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count) {
                 if (!dry_run && shbuf__remove(all[i].key, all[i].backend) < 0)
                         continue;
                 all[kept++] = all[i];
+        }
+        shbuf_info *half = NULL;
+        size_t nhalf = 0;
+        r = gc_half_made(dry_run, others, nothers, &half, &nhalf);
+        free(others);
+        if (r == 0 && nhalf > 0) {
+                shbuf_info *p = realloc(all, (kept + nhalf) * sizeof(*p));
+                if (p) {
+                        memcpy(p + kept, half, nhalf * sizeof(*p));
+                        all = p;
+                        kept += nhalf;
+                } else {
+                        r = -ENOMEM;
+                }
+        }
+        free(half);
+        if (r < 0) {
+                free(all);
+                return r;
         }
         if (ret)
                 *ret = kept ? all : (free(all), NULL);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -173,6 +174,16 @@ static int sweep_key(key_t key) {
         if ((id = msgget(key, 0)) >= 0 && msgctl(id, IPC_RMID, NULL) == 0) {
                 fprintf(stderr, "test-util: removed leftover queue 0x%08x\n", (unsigned) key);
                 found++;
+        }
+        /* POSIX queues a test planted, or a buffer lost its control
+         * object for: the /dev/shm sweep below does not see them. */
+        for (int side = 0; side < 2; side++) {
+                char name[32];
+                snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side ? 'c' : 'p');
+                if (mq_unlink(name) == 0) {
+                        fprintf(stderr, "test-util: removed leftover queue %s\n", name);
+                        found++;
+                }
         }
         return found;
 }

@@ -506,14 +506,15 @@ static int peek_control(key_t key, struct shbuf__found *ret, struct stat *ret_st
                 ret->reason = "too small for a control block";
                 return 0;
         }
-        const struct shbuf__control *c = mmap(NULL, SHBUF__CONTROL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-        if (c == MAP_FAILED) {
-                ret->reason = "cannot be mapped";
+        /* Read, not mapped: whoever may write the object may also shrink
+         * it, and a mapping would then fault (SIGBUS) in the lister. */
+        struct shbuf__control c;
+        if (pread(fd, &c, sizeof(c), 0) != (ssize_t) sizeof(c)) {
+                ret->reason = "cannot be read";
                 return 0;
         }
-        int kind = shbuf__control_classify(c, (uint64_t) ret_st->st_size, SHBUF__BACKEND_POSIX,
+        int kind = shbuf__control_classify(&c, (uint64_t) ret_st->st_size, SHBUF__BACKEND_POSIX,
                                            (int32_t) key, &ret->creator, &ret->size);
-        munmap((void *) c, SHBUF__CONTROL_SIZE);
         if (kind == SHBUF__CONTROL_BUFFER)
                 ret->kind = SHBUF__FOUND_BUFFER;
         else if (kind == SHBUF__CONTROL_CREATING)

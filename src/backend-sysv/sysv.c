@@ -505,7 +505,7 @@ static int peek_control(int shmid, key_t key, struct peek *ret) {
 
 /* What one segment of /proc/sysvipc/shm is, for the listing; 1 if fn
  * should hear of it. */
-static int list_one(int shmid, key_t key, long nattch, struct shbuf__found *ret) {
+static int list_one(int shmid, key_t key, long nattch, pid_t cpid, struct shbuf__found *ret) {
         struct peek pk;
         int r = peek_control(shmid, key, &pk);
         if (r == -EINVAL || r == -EIDRM)
@@ -522,9 +522,11 @@ static int list_one(int shmid, key_t key, long nattch, struct shbuf__found *ret)
         } else if (pk.kind == SHBUF__CONTROL_BUFFER) {
                 ret->kind = SHBUF__FOUND_BUFFER;
         } else {
-                /* The creator keeps its control segment attached. */
+                /* The creator keeps its control segment attached. Its pid
+                 * as the kernel shows it to us is right in any pid
+                 * namespace; the one it wrote down, only in its own. */
                 ret->kind = nattch > 0 ? SHBUF__FOUND_CREATING : SHBUF__FOUND_ABANDONED;
-                ret->creator = pk.creator;
+                ret->creator = cpid > 0 ? (uint32_t) cpid : pk.creator;
                 ret->size = pk.data_size;
         }
         return 1;
@@ -552,7 +554,7 @@ static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), vo
                         continue;
                 struct shbuf__found found = {
                         .key = (key_t) key, .uid = (uid_t) uid, .mode = (int) (perms & 0777)};
-                if (!list_one((int) shmid, (key_t) key, (long) nattch, &found))
+                if (!list_one((int) shmid, (key_t) key, (long) nattch, (pid_t) cpid, &found))
                         continue;
                 int r = fn(&found, userdata);
                 if (r != 0) {

@@ -118,7 +118,9 @@ typedef struct shbuf_options {
  *             shbuf_get_key()
  * \param size data bytes in the ring, exactly; must be > 0
  * \return a new handle, or NULL with errno set:
- *         EEXIST (the key is taken, by a buffer or by a foreign object),
+ *         EEXIST (the key is taken, by a buffer or by a foreign object; or
+ *         a leftover object of somebody else's is under one of the names
+ *         the buffer needs, which is left alone),
  *         EINVAL (size is 0),
  *         ENOMEM, ENOSPC, EFBIG (over a system limit or out of memory),
  *         EINVAL (SHBUF_BACKEND names no backend), ENOTSUP (it names a

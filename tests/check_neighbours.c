@@ -175,6 +175,15 @@ static int other_state(key_t key, shbuf_other *ret) {
         return state;
 }
 
+/* The forgery tests: SysV, and root to start a process of another user. */
+static bool forging_possible(void) {
+        if (!is_sysv())
+                return false;
+        if (geteuid() != 0)
+                fprintf(stderr, "forged: not root, cannot start a process of another user; skipped\n");
+        return geteuid() == 0;
+}
+
 static bool drop_to_nobody(void) {
         return setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0;
 }
@@ -265,12 +274,8 @@ static bool victim_intact(int id) {
  * never root's segment.
  */
 START_TEST(test_forged_data_segment) {
-        if (!is_sysv())
+        if (!forging_possible())
                 return;
-        if (geteuid() != 0) {
-                fprintf(stderr, "forged: not root, cannot start a process of another user; skipped\n");
-                return;
-        }
         const key_t key = t_key(10);
         int victim = victim_segment();
         struct r_child c = r_fork(p_forge_data, key, (void *) (intptr_t) victim);
@@ -349,12 +354,8 @@ static int p_forge_ipc(key_t key, int in, int out, void *arg) {
  * client must not take them for the buffer's, and rm must not remove them.
  */
 START_TEST(test_forged_sem_and_queue) {
-        if (!is_sysv())
+        if (!forging_possible())
                 return;
-        if (geteuid() != 0) {
-                fprintf(stderr, "forged: not root, cannot start a process of another user; skipped\n");
-                return;
-        }
         const key_t key = t_key(11);
         /* The victim's set has as many semaphores as a buffer's, whatever
          * that number is: only the owner may tell them apart. */

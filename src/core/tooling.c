@@ -87,60 +87,75 @@ int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret) {
         return r;
 }
 
+/*
+ * What a listing collects: items of size bytes each, which add() fills in
+ * from what the listing backend, b, found (0: keep it, 1: not wanted,
+ * -errno).
+ */
 struct collect {
         const struct shbuf__backend *b;
-        shbuf_info *items;
-        size_t n, cap;
+        void *items;
+        size_t n, cap, size;
+        int (*add)(const struct collect *c, const struct shbuf__found *f, void *ret);
 };
 
-static int collect_one(const struct shbuf__found *f, void *userdata) {
-        struct collect *c = userdata;
-        shbuf_info info;
-        if (f->kind != SHBUF__FOUND_BUFFER)
-                return 0; /* shbuf__list_other() reports those */
-        if (inspect_on(c->b, f->key, &info) < 0)
-                return 0; /* vanished or not ours: skip */
-        info.uid = f->uid;
-        info.mode = (unsigned) f->mode;
-        info.attachments = f->attached;
-        if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 16;
-                shbuf_info *p = realloc(c->items, cap * sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                c->items = p;
-                c->cap = cap;
-        }
-        c->items[c->n++] = info;
-        return 0;
-}
-
-/* Grow an array of n items of size bytes each to hold one more. */
-static int grow(void **items, size_t n, size_t *cap, size_t size) {
-        if (n < *cap)
+/* Room for one more item. */
+static int grow(struct collect *c) {
+        if (c->n < c->cap)
                 return 0;
-        size_t want = *cap ? *cap * 2 : 16;
-        void *p = realloc(*items, want * size);
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        void *p = realloc(c->items, cap * c->size);
         if (!p)
                 return -ENOMEM;
-        *items = p;
-        *cap = want;
+        c->items = p;
+        c->cap = cap;
         return 0;
 }
 
-struct collect_other {
-        const struct shbuf__backend *b;
-        shbuf_other *items;
-        size_t n, cap;
-};
-
-static int collect_other_one(const struct shbuf__found *f, void *userdata) {
-        struct collect_other *c = userdata;
-        if (f->kind == SHBUF__FOUND_BUFFER)
-                return 0;
-        if (grow((void **) &c->items, c->n, &c->cap, sizeof(*c->items)) < 0)
+static int collect_found(const struct shbuf__found *f, void *userdata) {
+        struct collect *c = userdata;
+        if (grow(c) < 0)
                 return -ENOMEM;
-        shbuf_other *o = &c->items[c->n++];
+        int r = c->add(c, f, (char *) c->items + c->n * c->size);
+        if (r == 0)
+                c->n++;
+        return r < 0 ? r : 0;
+}
+
+/* Collect what every backend's listing finds, as add() makes it. */
+static int collect_all(size_t size,
+                       int (*add)(const struct collect *c, const struct shbuf__found *f, void *ret),
+                       void **ret, size_t *count) {
+        struct collect c = {.size = size, .add = add};
+        for (size_t i = 0; shbuf__backends[i]; i++) {
+                c.b = shbuf__backends[i];
+                int r = c.b->list(collect_found, &c);
+                if (r < 0 && r != -ENOENT) {
+                        free(c.items);
+                        return r;
+                }
+        }
+        *ret = c.items;
+        *count = c.n;
+        return 0;
+}
+
+static int add_buffer(const struct collect *c, const struct shbuf__found *f, void *ret) {
+        shbuf_info *info = ret;
+        if (f->kind != SHBUF__FOUND_BUFFER)
+                return 1; /* shbuf__list_other() reports those */
+        if (inspect_on(c->b, f->key, info) < 0)
+                return 1; /* vanished or not ours: skip */
+        info->uid = f->uid;
+        info->mode = (unsigned) f->mode;
+        info->attachments = f->attached;
+        return 0;
+}
+
+static int add_other(const struct collect *c, const struct shbuf__found *f, void *ret) {
+        shbuf_other *o = ret;
+        if (f->kind == SHBUF__FOUND_BUFFER)
+                return 1;
         memset(o, 0, sizeof(*o));
         strncpy(o->backend, c->b->name, sizeof(o->backend) - 1);
         o->key = f->key;
@@ -157,34 +172,18 @@ static int collect_other_one(const struct shbuf__found *f, void *userdata) {
         return 0;
 }
 
-int shbuf__list_other(shbuf_other **ret, size_t *count) {
-        struct collect_other c = {0};
-        for (size_t i = 0; shbuf__backends[i]; i++) {
-                c.b = shbuf__backends[i];
-                int r = c.b->list(collect_other_one, &c);
-                if (r < 0 && r != -ENOENT) {
-                        free(c.items);
-                        return r;
-                }
-        }
-        *ret = c.items;
-        *count = c.n;
-        return 0;
+int shbuf__list(shbuf_info **ret, size_t *count) {
+        void *items = NULL;
+        int r = collect_all(sizeof(shbuf_info), add_buffer, &items, count);
+        *ret = items;
+        return r;
 }
 
-int shbuf__list(shbuf_info **ret, size_t *count) {
-        struct collect c = {0};
-        for (size_t i = 0; shbuf__backends[i]; i++) {
-                c.b = shbuf__backends[i];
-                int r = c.b->list(collect_one, &c);
-                if (r < 0 && r != -ENOENT) {
-                        free(c.items);
-                        return r;
-                }
-        }
-        *ret = c.items;
-        *count = c.n;
-        return 0;
+int shbuf__list_other(shbuf_other **ret, size_t *count) {
+        void *items = NULL;
+        int r = collect_all(sizeof(shbuf_other), add_other, &items, count);
+        *ret = items;
+        return r;
 }
 
 /*
@@ -251,8 +250,7 @@ static bool stale(const shbuf_info *i) {
  * provider, no status.
  */
 static int gc_half_made(bool dry_run, const shbuf_other *others, size_t n, shbuf_info **ret, size_t *count) {
-        shbuf_info *items = NULL;
-        size_t kept = 0, cap = 0;
+        struct collect c = {.size = sizeof(shbuf_info)};
         for (size_t i = 0; i < n; i++) {
                 const shbuf_other *o = &others[i];
                 const struct shbuf__backend *b = shbuf__backend_find(o->backend);
@@ -260,11 +258,11 @@ static int gc_half_made(bool dry_run, const shbuf_other *others, size_t n, shbuf
                         continue;
                 if (!dry_run && b->remove_key(o->key) < 0)
                         continue;
-                if (grow((void **) &items, kept, &cap, sizeof(*items)) < 0) {
-                        free(items);
+                if (grow(&c) < 0) {
+                        free(c.items);
                         return -ENOMEM;
                 }
-                shbuf_info *info = &items[kept++];
+                shbuf_info *info = (shbuf_info *) c.items + c.n++;
                 memset(info, 0, sizeof(*info));
                 memcpy(info->backend, o->backend, sizeof(info->backend));
                 info->key = o->key;
@@ -273,8 +271,8 @@ static int gc_half_made(bool dry_run, const shbuf_other *others, size_t n, shbuf
                 info->uid = o->uid;
                 info->mode = o->mode;
         }
-        *ret = items;
-        *count = kept;
+        *ret = c.items;
+        *count = c.n;
         return 0;
 }
 

@@ -176,15 +176,13 @@ static int sweep_key(key_t key) {
                 fprintf(stderr, "test-util: removed leftover queue 0x%08x\n", (unsigned) key);
                 found++;
         }
-        /* A POSIX buffer whose control object a test truncated is no buffer
-         * to shbuf_remove(): its queues go by name (its /dev/shm entries go
-         * in t_sweep()). */
-        static const char suffix[] = {'p', 'c'};
-        for (size_t i = 0; i < sizeof(suffix); i++) {
+        /* POSIX queues a test planted, or a buffer lost its control
+         * object for: the /dev/shm sweep below does not see them. */
+        for (int side = 0; side < 2; side++) {
                 char name[32];
-                snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, suffix[i]);
+                snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side ? 'c' : 'p');
                 if (mq_unlink(name) == 0) {
-                        fprintf(stderr, "test-util: removed leftover POSIX queue %s\n", name);
+                        fprintf(stderr, "test-util: removed leftover queue %s\n", name);
                         found++;
                 }
         }

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -443,8 +444,11 @@ static int write_key_file(const char *path, key_t key) {
         if (n < 0 || (size_t) n >= sizeof(tmp))
                 return -ENAMETOOLONG;
         /* Written aside and renamed, so that a script polling for the file
-         * never reads half a key. */
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+         * never reads half a key. Made anew (a leftover of ours goes first):
+         * in a shared directory such as /tmp, a FIFO or a link planted
+         * under the name must neither hang us nor be written through. */
+        unlink(tmp);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         char line[16];
@@ -461,9 +465,23 @@ static int write_key_file(const char *path, key_t key) {
 
 static int read_key_file(const char *path, key_t *ret_key) {
         char line[64];
-        FILE *f = fopen(path, "re");
-        if (!f)
+        struct stat st;
+        /* Without waiting for a writer: a FIFO planted under the name is
+         * refused, not read from. */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
                 return -errno;
+        int e = fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+        if (e) {
+                close(fd);
+                return -e;
+        }
+        FILE *f = fdopen(fd, "r");
+        if (!f) {
+                e = errno;
+                close(fd);
+                return -e;
+        }
         char *s = fgets(line, sizeof(line), f);
         fclose(f);
         if (!s)

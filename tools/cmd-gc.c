@@ -1,6 +1,7 @@
 /*
  * shbuf gc: remove the buffers whose provider and client are both gone,
- * which is what programs killed before shbuf_free() leave behind.
+ * which is what programs killed before shbuf_free() leave behind, and the
+ * buffers whose creator was killed before it finished them.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -8,6 +9,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libshbuf/shbuf.h>
 
@@ -18,7 +20,8 @@ static void usage(void) {
         printf("Usage:\n"
                " shbuf gc [options]\n"
                "\n"
-               "Remove shared buffers whose provider and client processes are both gone.\n"
+               "Remove shared buffers whose provider and client processes are both gone,\n"
+               "and those left half-created by a creator that died.\n"
                "Prints one line per buffer removed.\n"
                "\n"
                "Options:\n"
@@ -51,18 +54,31 @@ int cmd_gc(int argc, char **argv) {
         if (optind < argc)
                 return util_usage("unexpected argument '%s'", argv[optind]);
 
+        /* Which of them were half-created: gc reports those like buffers. */
+        shbuf_other *others = NULL;
+        size_t nothers = 0;
+        if (shbuf_list_other(&others, &nothers) < 0)
+                nothers = 0;
         shbuf_info *items = NULL;
         size_t n = 0;
         if (shbuf_gc(dry_run, &items, &n) < 0) {
                 util_errno(errno, "cannot collect stale buffers");
+                free(others);
                 return EXIT_FAIL;
         }
         for (size_t i = 0; i < n; i++) {
                 char k[11], sz[16];
-                printf("%s %s (%s, %s, provider %ld)\n", dry_run ? "would remove" : "removed",
+                bool half = false;
+                for (size_t j = 0; j < nothers && !half; j++)
+                        half = others[j].state == SHBUF_OTHER_HALF_CREATED &&
+                               others[j].key == items[i].key &&
+                               strcmp(others[j].backend, items[i].backend) == 0;
+                printf("%s %s (%s, %s, %s %ld)\n", dry_run ? "would remove" : "removed",
                        util_format_key(items[i].key, k), items[i].backend,
-                       util_format_size(items[i].size, sz), items[i].provider_pid);
+                       util_format_size(items[i].size, sz), half ? "half-created by" : "provider",
+                       items[i].provider_pid);
         }
         free(items);
+        free(others);
         return EXIT_OK;
 }

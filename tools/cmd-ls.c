@@ -1,7 +1,10 @@
 /*
  * shbuf ls: one line per buffer on this machine, both backends, in the manner
  * of lsipc(1): a table for people, --raw and --noheadings for scripts, --json
- * for programs, and -o to choose the columns.
+ * for programs, and -o to choose the columns. Buffers still being created,
+ * or left half-created by a creator that died, are lines too (STATE says
+ * which); objects under a buffer's name that are not buffers are listed,
+ * with the reason, in the JSON output's "skipped".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,6 +22,23 @@
 #include "util.h"
 
 enum kind { K_STRING, K_NUMBER, K_SIZE, K_BOOL };
+
+enum state { ST_READY, ST_CREATING, ST_HALF_CREATED };
+static const char *const state_names[] = {"ready", "creating", "half-created"};
+
+/*
+ * One line: a buffer, or one that is not whole. The columns' getters are
+ * handed &row->in; it is the first member, so get_state() and the
+ * getters of what only a whole buffer has find the rest from it.
+ */
+struct row {
+        shbuf_info in;
+        enum state state;
+};
+
+static enum state state_of(const shbuf_info *in) {
+        return ((const struct row *) (const void *) in)->state;
+}
 
 /* One cell, ready for a table and for JSON. null: no value ("-" / null). */
 struct cell {
@@ -83,28 +103,36 @@ static void get_owner(const shbuf_info *in, struct cell *ret) {
 static void get_uid(const shbuf_info *in, struct cell *ret) {
         ret->num = in->uid;
 }
+/* A half-made buffer has no status block yet: its counters are absent. */
 static void get_writes(const shbuf_info *in, struct cell *ret) {
+        ret->null = state_of(in) != ST_READY;
         ret->num = in->status.write_count;
 }
 static void get_reads(const shbuf_info *in, struct cell *ret) {
+        ret->null = state_of(in) != ST_READY;
         ret->num = in->status.read_count;
 }
 static void get_valid(const shbuf_info *in, struct cell *ret) {
         ret->truth = in->status_valid;
 }
 static void get_recoveries(const shbuf_info *in, struct cell *ret) {
+        ret->null = state_of(in) != ST_READY;
         ret->num = in->lock_recoveries;
+}
+static void get_state(const shbuf_info *in, struct cell *ret) {
+        snprintf(ret->text, sizeof(ret->text), "%s", state_names[state_of(in)]);
 }
 
 static const struct column columns[] = {
         {"KEY", "key of the buffer", K_STRING, get_key},
         {"BACKEND", "backend that made it (sysv, posix)", K_STRING, get_backend},
+        {"STATE", "ready, creating, or half-created (its creator died)", K_STRING, get_state},
         {"SIZE", "ring size", K_SIZE, get_size},
         {"USED", "unread bytes in the ring", K_SIZE, get_used},
         {"USE%", "fill level of the ring, percent", K_NUMBER, get_use_pct},
         {"BACKLOG", "already-read bytes kept before the read index", K_SIZE, get_backlog},
-        {"PROVIDER", "pid of the provider", K_NUMBER, get_provider},
-        {"PALIVE", "whether the provider process is alive", K_BOOL, get_palive},
+        {"PROVIDER", "pid of the provider (of the creator, while not ready)", K_NUMBER, get_provider},
+        {"PALIVE", "whether the provider (creator) process is alive", K_BOOL, get_palive},
         {"CLIENT", "pid of the attached client", K_NUMBER, get_client},
         {"CALIVE", "whether the client process is alive", K_BOOL, get_calive},
         {"MODE", "permission bits", K_STRING, get_mode},
@@ -118,7 +146,7 @@ static const struct column columns[] = {
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
 static const char default_columns[] =
-        "KEY,BACKEND,SIZE,USED,USE%,BACKLOG,PROVIDER,PALIVE,CLIENT,CALIVE,MODE,OWNER";
+        "KEY,BACKEND,STATE,SIZE,USED,USE%,BACKLOG,PROVIDER,PALIVE,CLIENT,CALIVE,MODE,OWNER";
 
 enum format { TABLE, RAW, JSON };
 
@@ -193,14 +221,15 @@ static void json_name(const char *name) {
         util_json_string(lower);
 }
 
-static void print_json(const shbuf_info *items, size_t n, const size_t *cols, size_t ncols) {
+static void print_json(const struct row *items, size_t n, const size_t *cols, size_t ncols,
+                       const shbuf_other *skipped, size_t nskipped) {
         printf("{\n   \"shbuf\": [");
         for (size_t i = 0; i < n; i++) {
                 printf("%s\n      {", i ? "," : "");
                 for (size_t j = 0; j < ncols; j++) {
                         const struct column *col = &columns[cols[j]];
                         struct cell c = {0};
-                        col->get(&items[i], &c);
+                        col->get(&items[i].in, &c);
                         printf("%s", j ? ", " : "");
                         json_name(col->name);
                         printf(": ");
@@ -215,10 +244,24 @@ static void print_json(const shbuf_info *items, size_t n, const size_t *cols, si
                 }
                 printf("}");
         }
-        printf("%s]\n}\n", n ? "\n   " : "");
+        printf("%s],\n   \"skipped\": [", n ? "\n   " : "");
+        /* What is under a buffer's name but is no buffer, never touched. */
+        for (size_t i = 0; i < nskipped; i++) {
+                char k[11];
+                printf("%s\n      {\"backend\": ", i ? "," : "");
+                util_json_string(skipped[i].backend);
+                printf(", \"key\": ");
+                util_json_string(util_format_key(skipped[i].key, k));
+                printf(", \"name\": ");
+                util_json_string(skipped[i].object);
+                printf(", \"reason\": ");
+                util_json_string(skipped[i].reason);
+                printf("}");
+        }
+        printf("%s]\n}\n", nskipped ? "\n   " : "");
 }
 
-static void print_table(const shbuf_info *items, size_t n, const size_t *cols, size_t ncols, bool raw,
+static void print_table(const struct row *items, size_t n, const size_t *cols, size_t ncols, bool raw,
                         bool headings, bool bytes) {
         size_t width[NCOLUMNS * 2] = {0};
         char(*text)[48] = calloc(n * ncols + 1, sizeof(*text));
@@ -231,7 +274,7 @@ static void print_table(const shbuf_info *items, size_t n, const size_t *cols, s
         for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < ncols; j++) {
                         struct cell c = {0};
-                        columns[cols[j]].get(&items[i], &c);
+                        columns[cols[j]].get(&items[i].in, &c);
                         render_text(&columns[cols[j]], &c, bytes, text[i * ncols + j], sizeof(text[0]));
                         size_t w = strlen(text[i * ncols + j]);
                         if (w > width[j])
@@ -255,7 +298,7 @@ static void print_table(const shbuf_info *items, size_t n, const size_t *cols, s
 }
 
 static int by_backend_and_key(const void *a, const void *b) {
-        const shbuf_info *x = a, *y = b;
+        const shbuf_info *x = &((const struct row *) a)->in, *y = &((const struct row *) b)->in;
         int r = strcmp(x->backend, y->backend);
         if (r != 0)
                 return r;
@@ -263,14 +306,69 @@ static int by_backend_and_key(const void *a, const void *b) {
         return kx < ky ? -1 : kx > ky;
 }
 
+/* A line for a buffer that is not whole: what its creation marker says. */
+static void half_made_row(const shbuf_other *o, struct row *ret) {
+        memset(ret, 0, sizeof(*ret));
+        ret->state = o->state == SHBUF_OTHER_CREATING ? ST_CREATING : ST_HALF_CREATED;
+        memcpy(ret->in.backend, o->backend, sizeof(ret->in.backend));
+        ret->in.key = o->key;
+        ret->in.size = o->size;
+        ret->in.provider_pid = o->creator_pid;
+        ret->in.provider_alive = o->state == SHBUF_OTHER_CREATING;
+        ret->in.mode = o->mode;
+        ret->in.uid = o->uid;
+        ret->in.attachments = -1;
+}
+
+/*
+ * Everything there is to list, of one backend or all: the buffers and the
+ * half-made ones as rows, the rest as skipped objects (static reasons).
+ */
+static int list_rows(const char *backend, struct row **ret, size_t *count, shbuf_other **ret_skipped,
+                     size_t *nskipped) {
+        shbuf_info *items = NULL;
+        shbuf_other *others = NULL;
+        size_t n = 0, nothers = 0, nrows = 0, nskip = 0;
+        if (shbuf_list(&items, &n) < 0 || shbuf_list_other(&others, &nothers) < 0) {
+                int e = errno;
+                free(items);
+                return -e;
+        }
+        struct row *rows = calloc(n + nothers + 1, sizeof(*rows));
+        if (!rows) {
+                free(items);
+                free(others);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!backend || strcmp(items[i].backend, backend) == 0)
+                        rows[nrows++] = (struct row){.in = items[i], .state = ST_READY};
+        for (size_t i = 0; i < nothers; i++) {
+                if (backend && strcmp(others[i].backend, backend) != 0)
+                        continue;
+                if (others[i].state == SHBUF_OTHER_SKIPPED)
+                        others[nskip++] = others[i];
+                else
+                        half_made_row(&others[i], &rows[nrows++]);
+        }
+        free(items);
+        *ret = rows;
+        *count = nrows;
+        *ret_skipped = others;
+        *nskipped = nskip;
+        return 0;
+}
+
 static void usage(void) {
         printf("Usage:\n"
                " shbuf ls [options]\n"
                "\n"
-               "List the shared buffers on this machine, of every compiled backend.\n"
+               "List the shared buffers on this machine, of every compiled backend, also\n"
+               "those being created and those whose creator died half-way (see STATE).\n"
                "\n"
                "Options:\n"
-               " -J, --json            use JSON output format\n"
+               " -J, --json            use JSON output format; \"skipped\" lists what is\n"
+               "                       under a buffer's name but is not a buffer, and why\n"
                " -n, --noheadings      don't print headings\n"
                " -r, --raw             use the raw output format (no alignment)\n"
                " -o, --output LIST     columns to show (\"+LIST\" adds to the default)\n"
@@ -338,25 +436,21 @@ int cmd_ls(int argc, char **argv) {
                         return util_usage("unknown backend '%s' (see 'shbuf --backends')", backend);
         }
 
-        shbuf_info *items = NULL;
-        size_t n = 0;
-        if (shbuf_list(&items, &n) < 0) {
-                util_errno(errno, "cannot list the buffers");
+        struct row *rows = NULL;
+        shbuf_other *skipped = NULL;
+        size_t n = 0, nskipped = 0;
+        int r = list_rows(backend, &rows, &n, &skipped, &nskipped);
+        if (r < 0) {
+                util_errno(-r, "cannot list the buffers");
                 return EXIT_FAIL;
         }
-        if (backend) {
-                size_t kept = 0;
-                for (size_t i = 0; i < n; i++)
-                        if (strcmp(items[i].backend, backend) == 0)
-                                items[kept++] = items[i];
-                n = kept;
-        }
         if (n > 1)
-                qsort(items, n, sizeof(*items), by_backend_and_key);
+                qsort(rows, n, sizeof(*rows), by_backend_and_key);
         if (format == JSON)
-                print_json(items, n, cols, ncols);
+                print_json(rows, n, cols, ncols, skipped, nskipped);
         else
-                print_table(items, n, cols, ncols, format == RAW, headings, bytes);
-        free(items);
+                print_table(rows, n, cols, ncols, format == RAW, headings, bytes);
+        free(rows);
+        free(skipped);
         return EXIT_OK;
 }

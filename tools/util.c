@@ -209,6 +209,42 @@ int util_write_all(int fd, const void *buf, size_t n, const volatile sig_atomic_
         return 0;
 }
 
+bool util_find_other(key_t key, shbuf_other *ret) {
+        shbuf_other *all = NULL;
+        size_t n = 0;
+        bool found = false;
+        if (shbuf_list_other(&all, &n) < 0)
+                return false;
+        for (size_t i = 0; i < n && !found; i++) {
+                if (all[i].key == key) {
+                        *ret = all[i];
+                        found = true;
+                }
+        }
+        free(all);
+        return found;
+}
+
+/* Not a whole buffer: say what it is, if the listing knows. */
+static bool explain_other(const char *k, key_t key) {
+        shbuf_other o;
+        if (!util_find_other(key, &o))
+                return false;
+        switch (o.state) {
+        case SHBUF_OTHER_CREATING:
+                util_err("%s: being created by pid %ld, left untouched", k, o.creator_pid);
+                break;
+        case SHBUF_OTHER_HALF_CREATED:
+                util_err("%s: half-created, its creator (pid %ld) died; 'shbuf gc' or 'shbuf rm' removes it",
+                         k, o.creator_pid);
+                break;
+        default:
+                util_err("%s: not a shbuf (%s: %s), left untouched", k, o.object, o.reason ? o.reason : "?");
+                break;
+        }
+        return true;
+}
+
 int util_key_error(key_t key, int errnum) {
         char k[11];
         util_format_key(key, k);
@@ -217,7 +253,12 @@ int util_key_error(key_t key, int errnum) {
                 util_err("%s: no such buffer", k);
                 break;
         case EPROTO:
-                util_err("%s: not a shbuf (a foreign or incompatible object, left untouched)", k);
+                if (!explain_other(k, key))
+                        util_err("%s: not a shbuf (a foreign or incompatible object, left untouched)", k);
+                break;
+        case EBUSY:
+                if (!explain_other(k, key))
+                        util_err("%s: being created, left untouched", k);
                 break;
         case EINVAL:
                 util_err("%s: invalid key or unknown backend", k);

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <libshbuf/shbuf.h>
+
 /* util-linux exit codes. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -75,9 +77,14 @@ void util_close_stdout_at_exit(void);
 
 /*
  * Report a failure of shbuf_inspect() or shbuf_remove() on key, in words:
- * no such buffer, not a shbuf, permission. Returns EXIT_FAIL.
+ * no such buffer, not a shbuf (and what it is, when the listing knows: a
+ * buffer being created, a half-created one, a FIFO...), permission.
+ * Returns EXIT_FAIL.
  */
 int util_key_error(key_t key, int errnum);
+
+/* What shbuf_list_other() knows of key: false if nothing (or it failed). */
+bool util_find_other(key_t key, shbuf_other *ret);
 
 /* Print s to stdout as a JSON string: quoted, with '"', '\\' and control
  * characters escaped. NULL prints "". */

@@ -165,7 +165,9 @@ typedef struct shbuf_options {
  *             shbuf_get_key()
  * \param size data bytes in the ring, exactly; must be > 0
  * \return a new handle, or NULL with errno set:
- *         EEXIST (the key is taken, by a buffer or by a foreign object),
+ *         EEXIST (the key is taken, by a buffer or by a foreign object; or
+ *         a leftover object of somebody else's is under one of the names
+ *         the buffer needs, which is left alone),
  *         EINVAL (size is 0),
  *         ENOMEM, ENOSPC, EFBIG (over a system limit or out of memory),
  *         EINVAL (SHBUF_BACKEND names no backend), ENOTSUP (it names a
@@ -547,7 +549,12 @@ typedef struct shbuf_info {
 
 /**
  * List every buffer of every compiled backend on this machine that this
- * process can see.
+ * process can see. Only whole buffers are listed: what else is under a
+ * buffer's name (a buffer still being created, one whose creator died
+ * half-way, an object that is not a buffer) is listed by
+ * shbuf_list_other(). Listing never blocks on what it finds: an object
+ * under a buffer's name is opened without waiting and without following a
+ * link, and skipped unless it is a buffer.
  *
  * \param ret   receives a malloc()ed array (free() it), NULL when empty
  * \param count receives the number of entries
@@ -560,23 +567,32 @@ SHBUF_EXPORT int shbuf_list(shbuf_info **ret, size_t *count);
  *
  * \param backend restrict to this backend, or NULL for any
  * \return 0, or -1 with errno: ENOENT (no buffer), EPROTO (the object under
- *         the key is not a shbuf), EACCES.
+ *         the key is not a whole shbuf: a foreign object, or a buffer still
+ *         being created or left half-created, see shbuf_list_other()),
+ *         EACCES.
  */
 SHBUF_EXPORT int shbuf_inspect(key_t key, const char *backend, shbuf_info *ret);
 
 /**
  * Remove every OS object of the buffer under key, as its provider's
  * shbuf_free() would. Peers still attached get EPIPE from their next wait.
- * A foreign object under the key is never touched.
+ * A foreign object under the key is never touched, nor is an object the
+ * buffer's control block names that does not belong to the buffer's owner.
+ * A buffer whose creator died before finishing it is removed too.
  *
  * \param backend restrict to this backend, or NULL for any
- * \return 0, or -1 with errno: ENOENT, EPROTO (not a shbuf), EPERM/EACCES.
+ * \return 0, or -1 with errno: ENOENT, EPROTO (not a shbuf), EBUSY (the
+ *         buffer is still being created by a live process; nothing is
+ *         touched), EPERM/EACCES.
  */
 SHBUF_EXPORT int shbuf_remove(key_t key, const char *backend);
 
 /**
  * Remove buffers whose provider and client processes are both gone
- * (stale buffers left by crashed programs).
+ * (stale buffers left by crashed programs), and buffers whose creator died
+ * before finishing them (those are reported with the creator as
+ * provider_pid and status_valid 0). Only objects that belong to the
+ * buffer's owner are removed.
  *
  * \param dry_run if non-zero, only report what would be removed
  * \param ret     if not NULL, receives a malloc()ed array of what was (or
@@ -585,6 +601,45 @@ SHBUF_EXPORT int shbuf_remove(key_t key, const char *backend);
  * \return 0, or -1 with errno.
  */
 SHBUF_EXPORT int shbuf_gc(int dry_run, shbuf_info **ret, size_t *count);
+
+/** What shbuf_list_other() found under a buffer's name (shbuf_other::state). */
+enum shbuf_other_state {
+        /** A buffer being created: its creator is still at work. */
+        SHBUF_OTHER_CREATING = 1,
+        /** A buffer whose creator died before finishing it. It blocks its
+         *  key until shbuf_gc() or shbuf_remove() removes it. */
+        SHBUF_OTHER_HALF_CREATED = 2,
+        /** An object that is not a buffer (a FIFO or a file planted under a
+         *  buffer's name, a foreign segment): never touched by the library. */
+        SHBUF_OTHER_SKIPPED = 3,
+};
+
+/** Something under a buffer's name that is not a whole buffer. */
+typedef struct shbuf_other {
+        char backend[16];   /**< the backend whose names it is under */
+        key_t key;          /**< the key it is under */
+        int state;          /**< an enum shbuf_other_state */
+        char object[64];    /**< the OS object, e.g. "/dev/shm/shbuf-0000abcd-ctl" */
+        const char *reason; /**< SHBUF_OTHER_SKIPPED: why, in words (static); else NULL */
+        unsigned long size; /**< a half-made buffer: the size being made */
+        long creator_pid;   /**< a half-made buffer: its creator's pid, 0 if unknown */
+        uid_t uid;          /**< owner of the object */
+        unsigned mode;      /**< its permission bits */
+} shbuf_other;
+
+/**
+ * List what shbuf_list() leaves out: buffers being created, buffers whose
+ * creator died half-way, and objects under a buffer's name (of every
+ * compiled backend) that are not buffers, with the reason. Whether a
+ * creator is still there is told by the kernel (a lock or an attachment
+ * the creator holds), not by its pid alone.
+ *
+ * \param ret   receives a malloc()ed array (free() it), NULL when empty
+ * \param count receives the number of entries
+ * \return 0, or -1 with errno (ENOMEM, EINVAL).
+ * \since 0.1.0 (symbol version LIBSHBUF_0.1)
+ */
+SHBUF_EXPORT int shbuf_list_other(shbuf_other **ret, size_t *count);
 
 /**@}*/
 

@@ -3,6 +3,10 @@
  * and "-c.fifo", one per side, made by a side when it enables notification
  * and written into by the committing peer.
  *
+ * Anybody may make a name in SHBUF_FIFO_DIR (/dev/shm by default), so every
+ * open is non-blocking and does not follow links, and what was opened is
+ * checked with fstat() before use: a FIFO, and owned by whom it should be.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
@@ -52,6 +56,12 @@ int shbuf__sysv_fifo_open(struct sysv_fifos *f, key_t key, int side, int mode, _
         if (mkfifo(path, 0600) < 0)
                 return -errno;
         int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        /* Still the FIFO we made: nobody else could have swapped it in a
+         * sticky directory, but a directory need not be sticky. */
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid())) {
+                close(fd);
+                return -EEXIST;
+        }
         /* The buffer's mode, so that a peer allowed to use the buffer may
          * write here; mkfifo() would have applied the umask. */
         if (fd < 0 || fchmod(fd, (mode_t) mode | 0200) < 0) {
@@ -92,7 +102,8 @@ int shbuf__sysv_fifo_chmod(struct sysv_fifos *f, int mode) {
         return 0;
 }
 
-int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t gen) {
+int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t gen,
+                          bool (*owner_ok)(uid_t uid, void *arg), void *arg) {
         int r = 0;
         pthread_mutex_lock(&f->mutex);
         if (f->fd[side] < 0 || f->gen[side] != gen) {
@@ -106,7 +117,7 @@ int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t ge
                  * program; the wake-up is lost only with the FIFO, when
                  * that side stopped waiting through it. */
                 int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-                if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))) {
+                if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || !owner_ok(st.st_uid, arg))) {
                         close(fd);
                         fd = -1;
                         errno = EPROTO;

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,8 +36,11 @@ int shbuf__sysv_fifo_drain(struct sysv_fifos *f);
 void shbuf__sysv_fifo_close(struct sysv_fifos *f, key_t key, int side);
 int shbuf__sysv_fifo_chmod(struct sysv_fifos *f, int mode);
 
-/* Write a byte into side's FIFO, (re)opening it if its generation moved. */
-int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t gen);
+/* Write a byte into side's FIFO, (re)opening it if its generation moved;
+ * a FIFO whose owner owner_ok() refuses was not made by the peer, and is
+ * not written to (-EPROTO). */
+int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t gen,
+                          bool (*owner_ok)(uid_t uid, void *arg), void *arg);
 
 /* Remove both sides' FIFOs of key, if they are FIFOs of ours. */
 void shbuf__sysv_fifo_remove_all(key_t key);

@@ -16,8 +16,16 @@
  * the queue can carry the buffer's key too: `ipcs` shows the whole buffer
  * under one key. The ids of the data segment, semaphore and queue are
  * recorded in the control block, and every one is checked against what the
- * kernel says about it (key, size) before it is used, because the control
- * block is writable by the other process.
+ * kernel says about it (key, size, and the control segment's owner and
+ * creator) before it is used or removed, because the control block is
+ * writable by the other process, and anybody can make a segment that looks
+ * like one and names somebody else's objects.
+ *
+ * The control segment is made and marked as being created first; each other
+ * object's id is recorded in it as soon as it exists, so that what a
+ * creator killed half-way made can be found and removed. Whether such a
+ * creator is still at work is the kernel's count of the control segment's
+ * attachments: the creator keeps it attached.
  *
  * msgrcv() has no timeout, so this backend does not claim
  * SHBUF__CAP_RECV_TIMED: the core's helper thread ends a sleep at its
@@ -35,6 +43,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/backend.h"
 #include "fifo.h"
@@ -118,6 +127,23 @@ static void sysv_detach(struct shbuf__map *m, bool remove) {
         m->data = NULL;
 }
 
+/*
+ * Attach the new control segment and mark it as being created, naming no
+ * object yet (ids are -1: 0 is a valid id), before anything else is made.
+ */
+static int mark_creating(struct shbuf__map *m) {
+        struct sysv *s = S(m);
+        s->ctl = shmat(s->ctl_id, NULL, 0);
+        if (s->ctl == (void *) -1)
+                return -errno;
+        m->control = s->ctl;
+        m->control_size = SHBUF__CONTROL_SIZE;
+        struct sysv_area *a = area(m);
+        a->data_id = a->sem_id = a->msg_id = -1;
+        shbuf__control_mark_creating(m->control, SHBUF__BACKEND_SYSV, (int32_t) m->key, m->data_size);
+        return 0;
+}
+
 static int sysv_create(struct shbuf__map *m, key_t key, int mode) {
         struct sysv *s = sysv_new();
         int flags = IPC_CREAT | IPC_EXCL | (mode & 0777);
@@ -133,29 +159,24 @@ static int sysv_create(struct shbuf__map *m, key_t key, int mode) {
         s->ctl_id = shmget(key, SHBUF__CONTROL_SIZE, flags);
         if (s->ctl_id < 0)
                 goto fail_errno;
+        if (mark_creating(m) < 0)
+                goto fail_errno;
         s->sem_id = semget(key, SEMS, flags);
         if (s->sem_id < 0)
                 goto fail_errno;
+        area(m)->sem_id = s->sem_id;
         s->msg_id = msgget(key, flags);
         if (s->msg_id < 0)
                 goto fail_errno;
+        area(m)->msg_id = s->msg_id;
         s->data_id = shmget(IPC_PRIVATE, m->data_size, flags);
         if (s->data_id < 0)
                 goto fail_errno;
-        s->ctl = shmat(s->ctl_id, NULL, 0);
-        if (s->ctl == (void *) -1)
-                goto fail_errno;
+        area(m)->data_id = s->data_id;
         s->data = shmat(s->data_id, NULL, 0);
         if (s->data == (void *) -1)
                 goto fail_errno;
-
-        m->control = s->ctl;
-        m->control_size = SHBUF__CONTROL_SIZE;
         m->data = s->data;
-        struct sysv_area *a = area(m);
-        a->data_id = s->data_id;
-        a->sem_id = s->sem_id;
-        a->msg_id = s->msg_id;
         return 0;
 
 fail_errno:
@@ -219,6 +240,39 @@ static int check_data(int id, uint64_t size) {
         return ds.shm_perm.__key == IPC_PRIVATE && ds.shm_segsz == size ? 0 : -EPROTO;
 }
 
+enum ipc_kind { KIND_SHM, KIND_SEM, KIND_MSG };
+
+/*
+ * Is the object with this id owned and created by the same user as the
+ * control segment (ctl)? A control block may be forged by anybody; the
+ * objects it names must be its owner's, or a client would write into, and
+ * gc would remove, somebody else's. cuid cannot be changed after creation;
+ * uid only by the owner, and both are compared.
+ */
+static int check_owner(enum ipc_kind kind, int id, const struct ipc_perm *ctl) {
+        struct ipc_perm perm;
+        if (id < 0)
+                return -EPROTO;
+        if (kind == KIND_SHM) {
+                struct shmid_ds ds;
+                if (shmctl(id, IPC_STAT, &ds) < 0)
+                        return -errno;
+                perm = ds.shm_perm;
+        } else if (kind == KIND_SEM) {
+                struct semid_ds ds;
+                union semun arg = {.buf = &ds};
+                if (semctl(id, 0, IPC_STAT, arg) < 0)
+                        return -errno;
+                perm = ds.sem_perm;
+        } else {
+                struct msqid_ds ds;
+                if (msgctl(id, IPC_STAT, &ds) < 0)
+                        return -errno;
+                perm = ds.msg_perm;
+        }
+        return perm.cuid == ctl->cuid && perm.uid == ctl->uid ? 0 : -EPROTO;
+}
+
 /* The ids a control block names, read once. */
 static void read_ids(const struct shbuf__control *c, int32_t *ret_data, int32_t *ret_sem, int32_t *ret_msg) {
         const volatile struct sysv_area *a = (const volatile struct sysv_area *) (const void *) c->header.backend_area;
@@ -235,6 +289,13 @@ static int sysv_attach_rest(struct shbuf__map *m) {
         read_ids(m->control, &data_id, &sem_id, &msg_id);
         if ((r = check_data(data_id, m->data_size)) < 0 || (r = check_sem(sem_id, m->key)) < 0 ||
             (r = check_msg(msg_id, m->key)) < 0)
+                return r == -EINVAL || r == -EIDRM ? -EPROTO : r;
+        struct shmid_ds ctl;
+        if (shmctl(s->ctl_id, IPC_STAT, &ctl) < 0)
+                return gone(errno);
+        if ((r = check_owner(KIND_SHM, data_id, &ctl.shm_perm)) < 0 ||
+            (r = check_owner(KIND_SEM, sem_id, &ctl.shm_perm)) < 0 ||
+            (r = check_owner(KIND_MSG, msg_id, &ctl.shm_perm)) < 0)
                 return r == -EINVAL || r == -EIDRM ? -EPROTO : r;
         s->data_id = data_id;
         s->sem_id = sem_id;
@@ -408,9 +469,26 @@ static int queue_wakeup(struct shbuf__map *m, int side) {
         return r;
 }
 
+/*
+ * Who may own the peer's FIFO: this process's user, root, the buffer's
+ * owner or creator, or anybody if the buffer's mode lets other users in
+ * (then the peer may be any of them). A FIFO of anybody else was planted
+ * under the peer's name by somebody the buffer does not admit.
+ */
+static bool peer_fifo_owner_ok(uid_t uid, void *arg) {
+        struct shbuf__map *m = arg;
+        struct shmid_ds ds;
+        if (uid == geteuid() || uid == 0)
+                return true;
+        if (shmctl(S(m)->ctl_id, IPC_STAT, &ds) < 0)
+                return false;
+        return uid == ds.shm_perm.uid || uid == ds.shm_perm.cuid || (ds.shm_perm.mode & 0066) != 0;
+}
+
 static int sysv_send(struct shbuf__map *m, int side, bool via_select) {
         if (via_select)
-                return shbuf__sysv_fifo_kick(&S(m)->fifos, m->key, side, atomic_load(&area(m)->fifo_gen[side]));
+                return shbuf__sysv_fifo_kick(&S(m)->fifos, m->key, side,
+                                             atomic_load(&area(m)->fifo_gen[side]), peer_fifo_owner_ok, m);
         int r = queue_wakeup(m, side);
         /* Still full: the neighbour keeps filling it, and the sleeper
          * wakes from one of ours, sooner or later. */
@@ -451,25 +529,64 @@ static void sysv_close_select(struct shbuf__map *m, int side) {
         shbuf__sysv_fifo_close(&S(m)->fifos, m->key, side);
 }
 
-/* Attach read-only to the segment with this id and check it is a SysV shbuf
- * control block; fills in the ids it names and its data size. */
-static int peek_control(int shmid, key_t key, int32_t ids[3], uint64_t *ret_data_size) {
-        struct shmid_ds ds;
-        int r = -EPROTO;
-        if (shmctl(shmid, IPC_STAT, &ds) < 0)
+/* What peek_control() found in a control segment. */
+struct peek {
+        struct shmid_ds ds; /* as it was before the peek attached it */
+        int kind;           /* enum shbuf__control_kind */
+        int32_t ids[3];     /* data, semaphore, queue: -1 for none yet */
+        uint64_t data_size;
+        uint32_t creator;
+};
+
+/* Attach read-only to the segment with this id and see whether it is a
+ * SysV shbuf control block under key, or the creation marker of one: the
+ * ids it names and its data size. -EPROTO for anything else. */
+static int peek_control(int shmid, key_t key, struct peek *ret) {
+        if (shmctl(shmid, IPC_STAT, &ret->ds) < 0)
                 return -errno;
-        if (ds.shm_segsz < SHBUF__CONTROL_SIZE)
+        if (ret->ds.shm_segsz < SHBUF__CONTROL_SIZE)
                 return -EPROTO;
         const struct shbuf__control *c = shmat(shmid, NULL, SHM_RDONLY);
         if (c == (void *) -1)
                 return -errno;
-        if (shbuf__control_validate(c, ds.shm_segsz, SHBUF__BACKEND_SYSV) == 0 && c->header.key == (int32_t) key) {
-                read_ids(c, &ids[0], &ids[1], &ids[2]);
-                *ret_data_size = c->header.data_size;
+        int r = shbuf__control_classify(c, ret->ds.shm_segsz, SHBUF__BACKEND_SYSV, (int32_t) key,
+                                        &ret->creator, &ret->data_size);
+        if (r >= 0) {
+                ret->kind = r;
+                read_ids(c, &ret->ids[0], &ret->ids[1], &ret->ids[2]);
                 r = 0;
         }
         shmdt(c);
         return r;
+}
+
+/* What one segment of /proc/sysvipc/shm is, for the listing; 1 if fn
+ * should hear of it. */
+static int list_one(int shmid, key_t key, long nattch, pid_t cpid, struct shbuf__found *ret) {
+        struct peek pk;
+        int r = peek_control(shmid, key, &pk);
+        if (r == -EINVAL || r == -EIDRM)
+                return 0; /* gone meanwhile */
+        snprintf(ret->object, sizeof(ret->object), "SysV segment %d", shmid);
+        /* nattch as the kernel counted it before peek_control()'s own,
+         * short attach. */
+        ret->attached = nattch;
+        if (r < 0) {
+                ret->kind = SHBUF__FOUND_SKIPPED;
+                ret->reason = r == -EPROTO   ? "not a shbuf control block"
+                              : r == -EACCES ? "not readable by this user"
+                                             : "cannot be attached";
+        } else if (pk.kind == SHBUF__CONTROL_BUFFER) {
+                ret->kind = SHBUF__FOUND_BUFFER;
+        } else {
+                /* The creator keeps its control segment attached. Its pid
+                 * as the kernel shows it to us is right in any pid
+                 * namespace; the one it wrote down, only in its own. */
+                ret->kind = nattch > 0 ? SHBUF__FOUND_CREATING : SHBUF__FOUND_ABANDONED;
+                ret->creator = cpid > 0 ? (uint32_t) cpid : pk.creator;
+                ret->size = pk.data_size;
+        }
+        return 1;
 }
 
 static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), void *userdata) {
@@ -487,19 +604,15 @@ static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), vo
                 unsigned long long perms;
                 unsigned long uid;
                 long long cpid, lpid, nattch;
-                int32_t ids[3];
-                uint64_t data_size;
                 if (sscanf(line, "%lld %lld %llo %lld %lld %lld %lld %lu", &key, &shmid, &perms, &size, &cpid, &lpid,
                            &nattch, &uid) != 8)
                         continue;
                 if (key == IPC_PRIVATE || size != SHBUF__CONTROL_SIZE)
                         continue;
-                if (peek_control((int) shmid, (key_t) key, ids, &data_size) < 0)
-                        continue;
-                /* nattch as the kernel counted it before peek_control()'s
-                 * own, short attach. */
                 struct shbuf__found found = {
-                        .key = (key_t) key, .uid = (uid_t) uid, .mode = (int) (perms & 0777), .attached = (long) nattch};
+                        .key = (key_t) key, .uid = (uid_t) uid, .mode = (int) (perms & 0777)};
+                if (!list_one((int) shmid, (key_t) key, (long) nattch, (pid_t) cpid, &found))
+                        continue;
                 int r = fn(&found, userdata);
                 if (r != 0) {
                         fclose(f);
@@ -511,24 +624,29 @@ static int sysv_list(int (*fn)(const struct shbuf__found *f, void *userdata), vo
 }
 
 static int sysv_remove_key(key_t key) {
-        int32_t ids[3];
-        uint64_t data_size;
+        struct peek pk;
         int id, r;
         if (key == IPC_PRIVATE)
                 return -ENOENT;
         id = shmget(key, 0, 0);
         if (id < 0)
                 return -errno;
-        r = peek_control(id, key, ids, &data_size);
+        r = peek_control(id, key, &pk);
         if (r < 0)
                 return r;
+        /* A half-made buffer whose creator still has it attached is still
+         * being made: removing it would make the creator finish a buffer
+         * without objects, or remake them under a key nobody claims. */
+        if (pk.kind == SHBUF__CONTROL_CREATING && pk.ds.shm_nattch > 0)
+                return -EBUSY;
         /* Only what checks out as the buffer's own is removed. */
-        if (check_data(ids[0], data_size) == 0)
-                shmctl(ids[0], IPC_RMID, NULL);
-        if (check_sem(ids[1], key) == 0)
-                semctl(ids[1], 0, IPC_RMID);
-        if (check_msg(ids[2], key) == 0)
-                msgctl(ids[2], IPC_RMID, NULL);
+        const struct ipc_perm *owner = &pk.ds.shm_perm;
+        if (check_data(pk.ids[0], pk.data_size) == 0 && check_owner(KIND_SHM, pk.ids[0], owner) == 0)
+                shmctl(pk.ids[0], IPC_RMID, NULL);
+        if (check_sem(pk.ids[1], key) == 0 && check_owner(KIND_SEM, pk.ids[1], owner) == 0)
+                semctl(pk.ids[1], 0, IPC_RMID);
+        if (check_msg(pk.ids[2], key) == 0 && check_owner(KIND_MSG, pk.ids[2], owner) == 0)
+                msgctl(pk.ids[2], IPC_RMID, NULL);
         shbuf__sysv_fifo_remove_all(key);
         /* A provider woken by the eviction may have removed it already. */
         if (shmctl(id, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)

@@ -251,6 +251,11 @@ SHBUF_EXPORT int shbuf_list(shbuf_info **ret, size_t *count) {
         return ret_int(shbuf__list(ret, count));
 }
 
+SHBUF_EXPORT int shbuf_list_other(shbuf_other **ret, size_t *count) {
+        check_int(ret && count);
+        return ret_int(shbuf__list_other(ret, count));
+}
+
 SHBUF_EXPORT int shbuf_inspect(key_t key, const char *backend, shbuf_info *ret) {
         check_int(ret);
         return ret_int(shbuf__inspect(key, backend, ret));

@@ -50,12 +50,28 @@ struct shbuf__map {
         void *priv;         /* the backend's own state */
 };
 
-/* What the lister sees of one buffer. */
+/* What a lister found under a buffer's name: a buffer, or something else. */
+enum shbuf__found_kind {
+        SHBUF__FOUND_BUFFER = 0, /* a whole buffer */
+        SHBUF__FOUND_CREATING,   /* a creation marker, and its creator is still there */
+        SHBUF__FOUND_ABANDONED,  /* a creation marker whose creator is gone */
+        SHBUF__FOUND_SKIPPED,    /* not a buffer of this backend: never touched */
+};
+
+/* What the lister sees of one buffer, or of what it found instead. */
 struct shbuf__found {
         key_t key;
         uid_t uid;
         int mode;
         long attached; /* processes mapping the control block, -1 if unknown */
+        int kind;      /* enum shbuf__found_kind */
+        /* CREATING, ABANDONED: the creator's pid (0 if unknown), the size
+         * it was making. */
+        uint32_t creator;
+        uint64_t size;
+        /* Not a buffer: the object, and why it was skipped, in words. */
+        char object[64];
+        const char *reason;
 };
 
 struct shbuf__backend {
@@ -66,9 +82,15 @@ struct shbuf__backend {
         /*
          * Create every object of a new buffer of m->data_size bytes under
          * key (never 0) with the given mode, and map the control and data
-         * blocks. The core initialises the header afterwards; until then
-         * the magic is 0, so an early attacher is refused. On failure
-         * nothing may be left behind; -EEXIST for a taken key.
+         * blocks. The control block comes first and claims the key; before
+         * any other object is made it gets the creation marker
+         * (shbuf__control_mark_creating()), and the objects it names are
+         * recorded in it as they are made, so that a creator killed
+         * half-way leaves something the tools can list and remove. The
+         * core initialises the header afterwards; until then an attacher is
+         * refused. On failure nothing this call made may be left behind,
+         * and nothing it did not make may be touched; -EEXIST for a taken
+         * key, or for a leftover object of somebody else under its names.
          */
         int (*create)(struct shbuf__map *m, key_t key, int mode);
 
@@ -162,13 +184,21 @@ struct shbuf__backend {
         int (*drain_select)(struct shbuf__map *m, int side);
         void (*close_select)(struct shbuf__map *m, int side);
 
-        /* Tooling: call fn for every buffer of this backend on the machine. */
+        /*
+         * Tooling: call fn for every buffer of this backend on the machine,
+         * for every half-made one (CREATING, ABANDONED), and for every
+         * object under a buffer's name that is not a buffer (SKIPPED). Every
+         * object is opened without blocking and without following links.
+         */
         int (*list)(int (*fn)(const struct shbuf__found *f, void *userdata), void *userdata);
         /*
          * Remove every object under key that belongs to a buffer of this
          * backend, without attaching as a peer; -ENOENT, -EPROTO for a
-         * foreign object (left untouched). Also removes what open_select()
-         * of a crashed side left.
+         * foreign object (left untouched). An object the control block
+         * names that is not the buffer's own (another owner, another key)
+         * is left alone. A half-made buffer is removed once its creator is
+         * gone, -EBUSY while it is still there. Also removes what
+         * open_select() of a crashed side left.
          */
         int (*remove_key)(key_t key);
 };

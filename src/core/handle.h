@@ -352,6 +352,7 @@ int shbuf__thread_start(pthread_t *ret, void *(*fn)(void *), void *arg);
 
 /* tooling.c: looking at buffers from outside. */
 int shbuf__list(shbuf_info **ret, size_t *count);
+int shbuf__list_other(shbuf_other **ret, size_t *count);
 int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret);
 int shbuf__remove(key_t key, const char *backend);
 int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count);

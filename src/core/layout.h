@@ -27,6 +27,9 @@
 #include "libshbuf/shbuf.h"
 
 #define SHBUF__MAGIC UINT32_C(0x46424853) /* "SHBF" in little-endian memory */
+/* The magic of a control block whose creator has not finished yet ("SHBC"):
+ * a half-made buffer is recognisably ours, never taken for a buffer. */
+#define SHBUF__MAGIC_CREATING UINT32_C(0x43424853)
 #define SHBUF__LAYOUT_VERSION 4
 #define SHBUF__CACHELINE 64
 #define SHBUF__BACKEND_AREA 96
@@ -34,14 +37,16 @@
 enum shbuf__side { SHBUF__PROVIDER = 0, SHBUF__CLIENT = 1 };
 
 /* Identification, written once by the provider before anyone can attach,
- * checked on every attach. */
+ * checked on every attach. The backend writes it first with the magic
+ * SHBUF__MAGIC_CREATING (shbuf__control_mark_creating()), before it makes
+ * any other object; the core stores SHBUF__MAGIC once the buffer is whole. */
 struct shbuf__header {
         _Atomic uint32_t magic;
         uint16_t layout_version;
         uint8_t word_size;  /* sizeof(unsigned long) of the creator */
         uint8_t backend_id; /* enum shbuf__backend_id */
         uint32_t control_size;
-        uint32_t reserved0;
+        uint32_t creator; /* the creator's pid, as it saw it: for the tools only */
         uint64_t data_size;
         int32_t key;
         uint32_t reserved1;
@@ -158,6 +163,30 @@ _Static_assert(sizeof(struct shbuf__role) == SHBUF__CACHELINE, "a position is on
 
 /* Fill in a fresh header for the creator; the magic goes last. */
 void shbuf__control_init(struct shbuf__control *c, uint8_t backend_id, int32_t key, uint64_t data_size);
+
+/*
+ * The creation marker: the header as shbuf__control_init() writes it, with
+ * the creator's pid and the magic SHBUF__MAGIC_CREATING. A backend writes
+ * it into a new control block before it makes any other object, so that a
+ * creator killed half-way leaves a block the tools recognise as a buffer
+ * that was never finished, instead of a foreign object blocking the key.
+ */
+void shbuf__control_mark_creating(struct shbuf__control *c, uint8_t backend_id, int32_t key,
+                                  uint64_t data_size);
+
+/* What a control block read from shared memory is (shbuf__control_classify()). */
+enum shbuf__control_kind {
+        SHBUF__CONTROL_BUFFER = 0,   /* a whole buffer: shbuf__control_validate() passed */
+        SHBUF__CONTROL_CREATING = 1, /* a creation marker: its creator has not finished */
+};
+
+/*
+ * Classify the control block found under key: a buffer of this backend, or
+ * the creation marker of one (then the creator's pid, as the header says,
+ * and the data size being made); -EPROTO for anything else.
+ */
+int shbuf__control_classify(const struct shbuf__control *c, uint64_t mapped_size, uint8_t backend_id,
+                            int32_t key, uint32_t *ret_creator, uint64_t *ret_data_size);
 
 /*
  * Check a control block read from shared memory before anything else is

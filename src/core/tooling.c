@@ -89,7 +89,7 @@ struct owner_query {
 
 static int fill_owner(const struct shbuf__found *f, void *userdata) {
         struct owner_query *q = userdata;
-        if (f->key != q->key)
+        if (f->key != q->key || f->kind != SHBUF__FOUND_BUFFER)
                 return 0;
         q->info->uid = f->uid;
         q->info->mode = (unsigned) f->mode;
@@ -117,37 +117,49 @@ int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret) {
         return r;
 }
 
+/*
+ * What a listing collects: items of size bytes each, which add() fills in
+ * from what the listing backend, b, found (0: keep it, 1: not wanted,
+ * -errno).
+ */
 struct collect {
         const struct shbuf__backend *b;
-        shbuf_info *items;
-        size_t n, cap;
+        void *items;
+        size_t n, cap, size;
+        int (*add)(const struct collect *c, const struct shbuf__found *f, void *ret);
 };
 
-static int collect_one(const struct shbuf__found *f, void *userdata) {
-        struct collect *c = userdata;
-        shbuf_info info;
-        if (inspect_on(c->b, f->key, &info) < 0)
-                return 0; /* vanished or not ours: skip */
-        info.uid = f->uid;
-        info.mode = (unsigned) f->mode;
-        info.attachments = f->attached;
-        if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 16;
-                shbuf_info *p = realloc(c->items, cap * sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                c->items = p;
-                c->cap = cap;
-        }
-        c->items[c->n++] = info;
+/* Room for one more item. */
+static int grow(struct collect *c) {
+        if (c->n < c->cap)
+                return 0;
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        void *p = realloc(c->items, cap * c->size);
+        if (!p)
+                return -ENOMEM;
+        c->items = p;
+        c->cap = cap;
         return 0;
 }
 
-int shbuf__list(shbuf_info **ret, size_t *count) {
-        struct collect c = {0};
+static int collect_found(const struct shbuf__found *f, void *userdata) {
+        struct collect *c = userdata;
+        if (grow(c) < 0)
+                return -ENOMEM;
+        int r = c->add(c, f, (char *) c->items + c->n * c->size);
+        if (r == 0)
+                c->n++;
+        return r < 0 ? r : 0;
+}
+
+/* Collect what every backend's listing finds, as add() makes it. */
+static int collect_all(size_t size,
+                       int (*add)(const struct collect *c, const struct shbuf__found *f, void *ret),
+                       void **ret, size_t *count) {
+        struct collect c = {.size = size, .add = add};
         for (size_t i = 0; shbuf__backends[i]; i++) {
                 c.b = shbuf__backends[i];
-                int r = c.b->list(collect_one, &c);
+                int r = c.b->list(collect_found, &c);
                 if (r < 0 && r != -ENOENT) {
                         free(c.items);
                         return r;
@@ -156,6 +168,52 @@ int shbuf__list(shbuf_info **ret, size_t *count) {
         *ret = c.items;
         *count = c.n;
         return 0;
+}
+
+static int add_buffer(const struct collect *c, const struct shbuf__found *f, void *ret) {
+        shbuf_info *info = ret;
+        if (f->kind != SHBUF__FOUND_BUFFER)
+                return 1; /* shbuf__list_other() reports those */
+        if (inspect_on(c->b, f->key, info) < 0)
+                return 1; /* vanished or not ours: skip */
+        info->uid = f->uid;
+        info->mode = (unsigned) f->mode;
+        info->attachments = f->attached;
+        return 0;
+}
+
+static int add_other(const struct collect *c, const struct shbuf__found *f, void *ret) {
+        shbuf_other *o = ret;
+        if (f->kind == SHBUF__FOUND_BUFFER)
+                return 1;
+        memset(o, 0, sizeof(*o));
+        strncpy(o->backend, c->b->name, sizeof(o->backend) - 1);
+        o->key = f->key;
+        o->state = f->kind == SHBUF__FOUND_CREATING    ? SHBUF_OTHER_CREATING
+                   : f->kind == SHBUF__FOUND_ABANDONED ? SHBUF_OTHER_HALF_CREATED
+                                                       : SHBUF_OTHER_SKIPPED;
+        memcpy(o->object, f->object, sizeof(o->object));
+        o->object[sizeof(o->object) - 1] = '\0';
+        o->reason = o->state == SHBUF_OTHER_SKIPPED ? f->reason : NULL;
+        o->size = (unsigned long) f->size;
+        o->creator_pid = f->creator;
+        o->uid = f->uid;
+        o->mode = (unsigned) f->mode;
+        return 0;
+}
+
+int shbuf__list(shbuf_info **ret, size_t *count) {
+        void *items = NULL;
+        int r = collect_all(sizeof(shbuf_info), add_buffer, &items, count);
+        *ret = items;
+        return r;
+}
+
+int shbuf__list_other(shbuf_other **ret, size_t *count) {
+        void *items = NULL;
+        int r = collect_all(sizeof(shbuf_other), add_other, &items, count);
+        *ret = items;
+        return r;
 }
 
 /*
@@ -217,12 +275,56 @@ static bool stale(const shbuf_info *i) {
         return !i->provider_alive && !i->client_alive && i->attachments <= 0;
 }
 
+/*
+ * Remove (or, in a dry run, only describe) the half-made buffers whose
+ * creator is gone. The backend told so from what the kernel keeps (a lock
+ * or an attachment the creator held, not its pid), and checks again when it
+ * removes one: a creator that is still there makes it refuse (EBUSY).
+ * Each one removed is described as gc reports it: the creator as the
+ * provider, no status.
+ */
+static int gc_half_made(bool dry_run, const shbuf_other *others, size_t n, shbuf_info **ret, size_t *count) {
+        struct collect c = {.size = sizeof(shbuf_info)};
+        for (size_t i = 0; i < n; i++) {
+                const shbuf_other *o = &others[i];
+                const struct shbuf__backend *b = shbuf__backend_find(o->backend);
+                if (o->state != SHBUF_OTHER_HALF_CREATED || !b)
+                        continue;
+                if (!dry_run && b->remove_key(o->key) < 0)
+                        continue;
+                if (grow(&c) < 0) {
+                        free(c.items);
+                        return -ENOMEM;
+                }
+                shbuf_info *info = (shbuf_info *) c.items + c.n++;
+                memset(info, 0, sizeof(*info));
+                memcpy(info->backend, o->backend, sizeof(info->backend));
+                info->key = o->key;
+                info->size = o->size;
+                info->provider_pid = o->creator_pid;
+                info->uid = o->uid;
+                info->mode = o->mode;
+        }
+        *ret = c.items;
+        *count = c.n;
+        return 0;
+}
+
 int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count) {
         shbuf_info *all;
         size_t n, kept = 0;
         int r = shbuf__list(&all, &n);
         if (r < 0)
                 return r;
+        /* Half-made buffers are not among the whole ones: they are listed
+         * apart, and removed by their own rule below. */
+        shbuf_other *others = NULL;
+        size_t nothers = 0;
+        r = shbuf__list_other(&others, &nothers);
+        if (r < 0) {
+                free(all);
+                return r;
+        }
         for (size_t i = 0; i < n; i++) {
                 if (!stale(&all[i]))
                         continue;
@@ -236,6 +338,25 @@ int shbuf__gc(bool dry_run, shbuf_info **ret, size_t *count) {
                 if (!dry_run && shbuf__remove(all[i].key, all[i].backend) < 0)
                         continue;
                 all[kept++] = all[i];
+        }
+        shbuf_info *half = NULL;
+        size_t nhalf = 0;
+        r = gc_half_made(dry_run, others, nothers, &half, &nhalf);
+        free(others);
+        if (r == 0 && nhalf > 0) {
+                shbuf_info *p = realloc(all, (kept + nhalf) * sizeof(*p));
+                if (p) {
+                        memcpy(p + kept, half, nhalf * sizeof(*p));
+                        all = p;
+                        kept += nhalf;
+                } else {
+                        r = -ENOMEM;
+                }
+        }
+        free(half);
+        if (r < 0) {
+                free(all);
+                return r;
         }
         if (ret)
                 *ret = kept ? all : (free(all), NULL);

@@ -28,19 +28,22 @@ python3 -m json.tool "$TMP/json" >/dev/null || fail "ls --json is not JSON: $(ca
 python3 - "$TMP/json" "$key" "$prov" "$cli" "${SHBUF_BACKEND:-}" <<'PY' || fail "ls --json content"
 import json, sys
 path, key, prov, cli, backend = sys.argv[1:]
-entries = [e for e in json.load(open(path))["shbuf"] if e["key"] == key]
+doc = json.load(open(path))
+assert isinstance(doc["skipped"], list), doc
+entries = [e for e in doc["shbuf"] if e["key"] == key]
 assert len(entries) == 1, entries
 e = entries[0]
 assert e["provider"] == int(prov) and e["palive"] is True, e
 assert e["client"] == int(cli) and e["calive"] is True, e
 assert e["size"] == 65536 and e["mode"] == "0600", e
 assert e["used"] == 0 and e["use%"] == 0, e
+assert e["state"] == "ready", e
 assert not backend or e["backend"] == backend, e
 PY
 
 note "table, --noheadings, --raw, -o, --bytes"
 "$SHBUF" ls >"$TMP/table" || fail "ls failed"
-head -1 "$TMP/table" | grep -q '^KEY *BACKEND *SIZE *USED *USE% *BACKLOG *PROVIDER *PALIVE *CLIENT *CALIVE *MODE *OWNER$' ||
+head -1 "$TMP/table" | grep -q '^KEY *BACKEND *STATE *SIZE *USED *USE% *BACKLOG *PROVIDER *PALIVE *CLIENT *CALIVE *MODE *OWNER$' ||
         fail "ls headings: $(head -1 "$TMP/table")"
 grep -qi "^$key .* $prov yes .* $cli yes .*0600 root$" "$TMP/table" || fail "ls line: $(cat "$TMP/table")"
 "$SHBUF" ls -n | grep -q '^KEY' && fail "--noheadings printed headings"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds libshbuf with the sanitizers and runs the tests that matter under
-# each (issue 6):
+# each:
 #
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer (gcc): the reliability
 #      tests (crashed and hostile peers, limits, leaks, threads), the API

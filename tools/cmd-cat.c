@@ -149,26 +149,14 @@ static void remember_peer(struct cat *c) {
                 c->peer_pid = info.provider_pid;
 }
 
-/* A process that exists and has not exited: a zombie answers kill(pid, 0)
- * until its parent reaps it, yet it is gone for us. */
-static bool pid_alive(long pid) {
-        char path[64], stat[256];
-        if (pid <= 0 || (kill((pid_t) pid, 0) < 0 && errno != EPERM))
-                return false;
-        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return true;
-        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
-        fclose(f);
-        stat[n] = '\0';
-        const char *state = strrchr(stat, ')');
-        return !(state && state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X'));
-}
-
-static bool buffer_exists(struct cat *c) {
+/* Whether the other side is alive, as the library knows it (the kernel's
+ * presence token, good in any pid namespace): 1 or 0, or -1 when the
+ * buffer is gone. */
+static int peer_alive(struct cat *c) {
         shbuf_info info;
-        return shbuf_inspect(c->key, c->backend, &info) == 0;
+        if (shbuf_inspect(c->key, c->backend, &info) < 0)
+                return -1;
+        return c->role == PROVIDER ? info.client_alive : info.provider_alive;
 }
 
 /*
@@ -179,10 +167,10 @@ static bool buffer_exists(struct cat *c) {
  */
 static int report_gone(struct cat *c, const char *when) {
         char k[11];
-        bool removed = !buffer_exists(c) || pid_alive(c->peer_pid);
+        bool removed = peer_alive(c) != 0;
         if (!removed) {
                 nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
-                removed = !buffer_exists(c);
+                removed = peer_alive(c) < 0;
         }
 
         if (removed)

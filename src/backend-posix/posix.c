@@ -403,7 +403,8 @@ static int posix_check_alive(struct shbuf__map *m) {
         return 0;
 }
 
-static int presence_lock(struct shbuf__map *m, int side, short type, int cmd, struct flock *ret) {
+SHBUF__CANCELLED_HERE static int presence_lock(struct shbuf__map *m, int side, short type, int cmd,
+                                                struct flock *ret) {
         *ret = (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = PRESENCE_BASE + side, .l_len = 1};
         return fcntl(P(m)->ctl_fd, cmd, ret) == 0 ? 0 : -errno;
 }
@@ -426,7 +427,7 @@ static int posix_presence(struct shbuf__map *m, int side) {
         return r < 0 ? r : fl.l_type != F_UNLCK;
 }
 
-static int posix_await_absence(struct shbuf__map *m, int side) {
+SHBUF__CANCELLED_HERE static int posix_await_absence(struct shbuf__map *m, int side) {
         /* Taking the side's lock waits until its holder lets go, or dies;
          * it is let go at once, for the side's next process to take. The
          * wait is a cancellation point of fcntl(). */

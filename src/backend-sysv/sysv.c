@@ -411,7 +411,7 @@ static int sysv_presence(struct shbuf__map *m, int side) {
         return v < 0 ? gone(errno) : v > 0;
 }
 
-static int sysv_await_absence(struct shbuf__map *m, int side) {
+SHBUF__CANCELLED_HERE static int sysv_await_absence(struct shbuf__map *m, int side) {
         /* Wait for zero: the kernel lowers the side's presence when its
          * process dies, and wakes us. semop() is no cancellation point, so
          * the thread takes cancellation at any instruction while it waits

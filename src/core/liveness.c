@@ -37,7 +37,7 @@ struct shbuf__watcher {
         int ev_r, ev_w;
 };
 
-static void *watcher_main(void *arg) {
+SHBUF__CANCELLED_HERE static void *watcher_main(void *arg) {
         struct shbuf__watcher *w = arg;
         shbuf *sb = w->sb;
         if (sb->backend->await_absence(&sb->map, w->side) == 0) {

@@ -125,13 +125,16 @@ struct _shbuf {
         shbuf_status view_orig; /* ... as it was when the lock was taken */
         pthread_mutex_t view_mutex; /* refreshes of the view outside the lock */
 
+        /* When a wait last asked the backend whether the objects are
+         * still there (wait.c); waiting threads ask outside the mutex. */
+        _Atomic int64_t alive_checked_ms;
+
         /* Guards everything below. Never held across a blocking call but
          * by pthread_cond_wait(). */
         pthread_mutex_t mutex;
         pthread_cond_t cond;
         bool receiving;    /* one thread sleeps in the channel */
         uint64_t wake_gen; /* bumped whenever that thread returns */
-        int64_t alive_checked_ms;
         struct shbuf__peer peer;
         struct shbuf__select *select; /* notification enabled */
         unsigned select_users;        /* threads sleeping on select (not freed under them) */

@@ -33,12 +33,13 @@
 
 /* Objects removed behind our back (ipcrm, shm_unlink) wake nobody; a pair
  * that keeps streaming sleeps often, so a check now and then before a
- * sleep finds out soon, at a bounded cost. */
+ * sleep finds out soon, at a bounded cost. Several waiting threads may
+ * check at once (outside sb->mutex); a check more is harmless. */
 static bool removed(shbuf *sb, bool force) {
         int64_t now = shbuf__os_now_ms();
-        if (!force && now - sb->alive_checked_ms < ALIVE_CHECK_MS)
+        if (!force && now - atomic_load_explicit(&sb->alive_checked_ms, memory_order_relaxed) < ALIVE_CHECK_MS)
                 return atomic_load(&sb->peer.removed);
-        sb->alive_checked_ms = now;
+        atomic_store_explicit(&sb->alive_checked_ms, now, memory_order_relaxed);
         if (sb->backend->check_alive(&sb->map) < 0)
                 atomic_store(&sb->peer.removed, true);
         return atomic_load(&sb->peer.removed);

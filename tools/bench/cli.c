@@ -308,7 +308,13 @@ int cmd_bench(int argc, char **argv) {
         bench_cfg.progress = isatty(STDERR_FILENO);
         bench_counters_probe();
         bench_handle_signals();
-        snprintf(bench_cfg.tmpdir, sizeof(bench_cfg.tmpdir), "/tmp/shbuf-bench-XXXXXX");
+        /* FIFOs and sockets go in a private directory under $TMPDIR; a
+         * socket's path must stay short (sun_path), so a long $TMPDIR is
+         * passed over for /tmp. */
+        const char *tmp = getenv("TMPDIR");
+        if (!tmp || tmp[0] != '/' || strlen(tmp) > 40)
+                tmp = "/tmp";
+        snprintf(bench_cfg.tmpdir, sizeof(bench_cfg.tmpdir), "%s/shbuf-bench-XXXXXX", tmp);
         if (!mkdtemp(bench_cfg.tmpdir)) {
                 util_errno(errno, "cannot create a private temporary directory");
                 return EXIT_FAIL;

@@ -645,17 +645,16 @@ SHBUF_EXPORT int shbuf_list_other(shbuf_other **ret, size_t *count);
 
 /*
  * Compile-time backend choice: build the application with
- * -DSHBUF_USE_BACKEND='"posix"' (or '"sysv"'), or with the quote-free
- * -DSHBUF_USE_BACKEND_POSIX / -DSHBUF_USE_BACKEND_SYSV that the pkg-config
- * modules shbuf-posix and shbuf-sysv add, and shbuf_create()/shbuf_open()
- * use that backend as if it had been named in shbuf_options (so
- * SHBUF_BACKEND in the environment does not override it).
+ * -DSHBUF_USE_BACKEND='"posix"' (or '"sysv"', or the name of another
+ * backend), or with the quote-free -DSHBUF_USE_BACKEND_<NAME>
+ * (-DSHBUF_USE_BACKEND_POSIX, -DSHBUF_USE_BACKEND_SYSV) that the pkg-config
+ * modules shbuf-<name> and the CMake targets shbuf::<name> add, and
+ * shbuf_create()/shbuf_open() use that backend as if it had been named in
+ * shbuf_options (so SHBUF_BACKEND in the environment does not override it).
+ * shbuf-backends.h, generated from the library's list of backends and
+ * installed next to this header, maps the quote-free macros.
  */
-#if !defined(SHBUF_USE_BACKEND) && defined(SHBUF_USE_BACKEND_POSIX)
-#define SHBUF_USE_BACKEND "posix"
-#elif !defined(SHBUF_USE_BACKEND) && defined(SHBUF_USE_BACKEND_SYSV)
-#define SHBUF_USE_BACKEND "sysv"
-#endif
+#include "shbuf-backends.h"
 #if defined(SHBUF_USE_BACKEND) && !defined(SHBUF_BUILDING_LIBRARY)
 #define shbuf_create(key, size)                                                                             \
         shbuf_create_with((key), (size), &(const shbuf_options){.backend = SHBUF_USE_BACKEND})

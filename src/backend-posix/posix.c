@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "../core/backend.h"
+#include "config.h"
 
 #define QUEUE_DEPTH 8
 /* Past the end of the control block: the locks guard no data of it. */
@@ -253,7 +254,7 @@ static int claim_key(struct shbuf__map *m, struct posix *p, key_t key, int mode)
         r = map(p->ctl_fd, p->ctl_len, &p->ctl);
         if (r < 0)
                 return r;
-        shbuf__control_mark_creating(p->ctl, SHBUF__BACKEND_POSIX, (int32_t) key, m->data_size);
+        shbuf__control_mark_creating(p->ctl, SHBUF_BACKEND_ID_posix, (int32_t) key, m->data_size);
         return 0;
 }
 
@@ -555,7 +556,7 @@ static int peek_control(key_t key, struct shbuf__found *ret, struct stat *ret_st
                 ret->reason = "cannot be read";
                 return 0;
         }
-        int kind = shbuf__control_classify(&c, (uint64_t) ret_st->st_size, SHBUF__BACKEND_POSIX,
+        int kind = shbuf__control_classify(&c, (uint64_t) ret_st->st_size, SHBUF_BACKEND_ID_posix,
                                            (int32_t) key, &ret->creator, &ret->size);
         if (kind == SHBUF__CONTROL_BUFFER)
                 ret->kind = SHBUF__FOUND_BUFFER;
@@ -693,7 +694,7 @@ static int posix_remove_key(key_t key) {
 
 const struct shbuf__backend shbuf__backend_posix = {
         .name = "posix",
-        .id = SHBUF__BACKEND_POSIX,
+        .id = SHBUF_BACKEND_ID_posix,
         .caps = SHBUF__CAP_RECV_TIMED | SHBUF__CAP_SHRINKS,
         .create = posix_create,
         .attach_control = posix_attach_control,

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "../core/backend.h"
+#include "config.h"
 #include "fifo.h"
 
 /* What this backend keeps in the control block's backend area. */
@@ -140,7 +141,7 @@ static int mark_creating(struct shbuf__map *m) {
         m->control_size = SHBUF__CONTROL_SIZE;
         struct sysv_area *a = area(m);
         a->data_id = a->sem_id = a->msg_id = -1;
-        shbuf__control_mark_creating(m->control, SHBUF__BACKEND_SYSV, (int32_t) m->key, m->data_size);
+        shbuf__control_mark_creating(m->control, SHBUF_BACKEND_ID_sysv, (int32_t) m->key, m->data_size);
         return 0;
 }
 
@@ -549,7 +550,7 @@ static int peek_control(int shmid, key_t key, struct peek *ret) {
         const struct shbuf__control *c = shmat(shmid, NULL, SHM_RDONLY);
         if (c == (void *) -1)
                 return -errno;
-        int r = shbuf__control_classify(c, ret->ds.shm_segsz, SHBUF__BACKEND_SYSV, (int32_t) key,
+        int r = shbuf__control_classify(c, ret->ds.shm_segsz, SHBUF_BACKEND_ID_sysv, (int32_t) key,
                                         &ret->creator, &ret->data_size);
         if (r >= 0) {
                 ret->kind = r;
@@ -656,7 +657,7 @@ static int sysv_remove_key(key_t key) {
 
 const struct shbuf__backend shbuf__backend_sysv = {
         .name = "sysv",
-        .id = SHBUF__BACKEND_SYSV,
+        .id = SHBUF_BACKEND_ID_sysv,
         .caps = 0,
         .create = sysv_create,
         .attach_control = sysv_attach_control,

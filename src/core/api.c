@@ -219,12 +219,13 @@ SHBUF_EXPORT long shbuf_write(shbuf *sb, const unsigned char *buf, unsigned long
         return ret_long(shbuf__write(sb, buf, n));
 }
 
-static const char *backend_names[8];
+static const char *backend_names[SHBUF_BUILT_COUNT + 1];
 static pthread_once_t backend_names_once = PTHREAD_ONCE_INIT;
 
 static void fill_backend_names(void) {
-        for (size_t i = 0; shbuf__backends[i] && i < 7; i++)
-                backend_names[i] = shbuf__backends[i]->name;
+        const struct shbuf__backend *b;
+        for (size_t i = 0; i < SHBUF_BUILT_COUNT && (b = shbuf__backend_nth(i)); i++)
+                backend_names[i] = b->name;
 }
 
 SHBUF_EXPORT const char *const *shbuf_backends(void) {
@@ -233,7 +234,8 @@ SHBUF_EXPORT const char *const *shbuf_backends(void) {
 }
 
 SHBUF_EXPORT const char *shbuf_default_backend(void) {
-        return shbuf__backends[0] ? shbuf__backends[0]->name : NULL;
+        const struct shbuf__backend *b = shbuf__backend_nth(0);
+        return b ? b->name : NULL;
 }
 
 SHBUF_EXPORT const char *shbuf_get_backend(shbuf *sb) {

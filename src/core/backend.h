@@ -16,15 +16,16 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "layout.h"
 
-/* Recorded in the control block; never reuse a number. */
+/* Recorded in the control block. The library's backends have theirs in
+ * the list of backends in the top CMakeLists.txt (never reuse a number),
+ * which config.h spells SHBUF_BACKEND_ID_<name>; 255 is kept for this one. */
 enum shbuf__backend_id {
-        SHBUF__BACKEND_SYSV = 1,
-        SHBUF__BACKEND_POSIX = 2,
         SHBUF__BACKEND_FAKE = 255, /* the tests' in-memory backend */
 };
 
@@ -216,10 +217,16 @@ struct shbuf__backend {
         int (*remove_key)(key_t key);
 };
 
-/* The NULL-terminated table of compiled backends, default first. */
-extern const struct shbuf__backend *const shbuf__backends[];
+/* The table of backends (backends.c). */
+
+/* The compiled backends: the build's default first (n = 0), then the others
+ * in the table's order; NULL past the last. */
+const struct shbuf__backend *shbuf__backend_nth(size_t n);
 
 /* Look a backend up by name; NULL if it is unknown or not compiled. */
 const struct shbuf__backend *shbuf__backend_find(const char *name);
+
+/* Whether the library knows a backend of that name, compiled or not. */
+bool shbuf__backend_known(const char *name);
 
 #endif

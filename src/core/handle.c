@@ -116,9 +116,7 @@ static int backend_by_name(const char *name, const struct shbuf__backend **ret) 
                 *ret = b;
                 return 0;
         }
-        if (strcmp(name, "sysv") == 0 || strcmp(name, "posix") == 0)
-                return -ENOTSUP;
-        return -EINVAL;
+        return shbuf__backend_known(name) ? -ENOTSUP : -EINVAL;
 }
 
 static const char *env_backend(void) {
@@ -145,8 +143,9 @@ static key_t random_key(void) {
 }
 
 static bool key_free(key_t key) {
-        for (size_t i = 0; shbuf__backends[i]; i++)
-                if (key_taken(shbuf__backends[i], key))
+        const struct shbuf__backend *b;
+        for (size_t i = 0; (b = shbuf__backend_nth(i)); i++)
+                if (key_taken(b, key))
                         return false;
         return true;
 }
@@ -229,12 +228,12 @@ int shbuf__create(shbuf **ret, key_t key, uint64_t size, const shbuf_options *op
                 return create_on(b, ret, key, size, mode, trap);
         }
 
-        r = create_on(shbuf__backends[0], ret, key, size, mode, trap);
+        r = create_on(shbuf__backend_nth(0), ret, key, size, mode, trap);
         if (r >= 0 || !backend_unusable(r))
                 return r;
         int first_error = -r;
-        for (size_t i = 1; shbuf__backends[i]; i++) {
-                int r2 = create_on(shbuf__backends[i], ret, key, size, mode, trap);
+        for (size_t i = 1; (b = shbuf__backend_nth(i)); i++) {
+                int r2 = create_on(b, ret, key, size, mode, trap);
                 if (r2 >= 0) {
                         (*ret)->fallback_errno = first_error;
                         return r2;
@@ -328,8 +327,8 @@ int shbuf__open(shbuf **ret, key_t key, const shbuf_options *opts) {
         }
         /* Whichever backend made it: the first that has something there
          * answers, be it a buffer or an error about what is there. */
-        for (size_t i = 0; shbuf__backends[i]; i++) {
-                r = open_on(shbuf__backends[i], ret, key, trap);
+        for (size_t i = 0; (b = shbuf__backend_nth(i)); i++) {
+                r = open_on(b, ret, key, trap);
                 if (r != -ENOENT)
                         return r;
         }

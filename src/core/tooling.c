@@ -99,8 +99,8 @@ static int fill_owner(const struct shbuf__found *f, void *userdata) {
 
 int shbuf__inspect(key_t key, const char *backend, shbuf_info *ret) {
         int r = -ENOENT;
-        for (size_t i = 0; shbuf__backends[i]; i++) {
-                const struct shbuf__backend *b = shbuf__backends[i];
+        const struct shbuf__backend *b;
+        for (size_t i = 0; (b = shbuf__backend_nth(i)); i++) {
                 if (backend && strcmp(backend, b->name) != 0)
                         continue;
                 r = inspect_on(b, key, ret);
@@ -157,8 +157,7 @@ static int collect_all(size_t size,
                        int (*add)(const struct collect *c, const struct shbuf__found *f, void *ret),
                        void **ret, size_t *count) {
         struct collect c = {.size = size, .add = add};
-        for (size_t i = 0; shbuf__backends[i]; i++) {
-                c.b = shbuf__backends[i];
+        for (size_t i = 0; (c.b = shbuf__backend_nth(i)); i++) {
                 int r = c.b->list(collect_found, &c);
                 if (r < 0 && r != -ENOENT) {
                         free(c.items);
@@ -250,8 +249,8 @@ int shbuf__remove(key_t key, const char *backend) {
         int r = -ENOENT;
         if (backend && !shbuf__backend_find(backend))
                 return -EINVAL;
-        for (size_t i = 0; shbuf__backends[i]; i++) {
-                const struct shbuf__backend *b = shbuf__backends[i];
+        const struct shbuf__backend *b;
+        for (size_t i = 0; (b = shbuf__backend_nth(i)); i++) {
                 if (backend && strcmp(backend, b->name) != 0)
                         continue;
                 bool found = evict_peers(b, key);

@@ -218,14 +218,23 @@ macro(shbuf_backends_configure)
   # The public header's quote-free compile-time choice, for every backend
   # of the list, built here or not (a choice this build lacks fails at run
   # time with ENOTSUP, as a quoted one does).
+  # Two of them at once (say, two pkg-config modules) is a mistake the
+  # compiler reports.
   set(SHBUF_HEADER_BACKENDS "")
   foreach(_b IN LISTS SHBUF_KNOWN_BACKENDS)
     string(TOUPPER ${_b} _B)
     string(APPEND SHBUF_HEADER_BACKENDS
-           "#if !defined(SHBUF_USE_BACKEND) && defined(SHBUF_USE_BACKEND_${_B})\n"
-           "#define SHBUF_USE_BACKEND \"${_b}\"\n"
+           "#ifdef SHBUF_USE_BACKEND_${_B}\n"
+           "#ifdef SHBUF_USE_BACKEND_CHOSEN_\n"
+           "#error \"more than one SHBUF_USE_BACKEND_<NAME> is defined: choose one backend\"\n"
+           "#endif\n"
+           "#define SHBUF_USE_BACKEND_CHOSEN_ \"${_b}\"\n"
            "#endif\n")
   endforeach()
+  string(APPEND SHBUF_HEADER_BACKENDS
+         "#if !defined(SHBUF_USE_BACKEND) && defined(SHBUF_USE_BACKEND_CHOSEN_)\n"
+         "#define SHBUF_USE_BACKEND SHBUF_USE_BACKEND_CHOSEN_\n"
+         "#endif\n")
   set(SHBUF_GENERATED_INCLUDE_DIR ${PROJECT_BINARY_DIR}/include)
   configure_file(${_SHBUF_BACKENDS_MODULE_DIR}/shbuf-backends.h.in
                  ${SHBUF_GENERATED_INCLUDE_DIR}/libshbuf/shbuf-backends.h @ONLY)

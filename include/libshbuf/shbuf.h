@@ -652,7 +652,8 @@ SHBUF_EXPORT int shbuf_list_other(shbuf_other **ret, size_t *count);
  * shbuf_create()/shbuf_open() use that backend as if it had been named in
  * shbuf_options (so SHBUF_BACKEND in the environment does not override it).
  * shbuf-backends.h, generated from the library's list of backends and
- * installed next to this header, maps the quote-free macros.
+ * installed next to this header, maps the quote-free macros; two of them
+ * at once do not compile. A quoted SHBUF_USE_BACKEND wins over them.
  */
 #include "shbuf-backends.h"
 #if defined(SHBUF_USE_BACKEND) && !defined(SHBUF_BUILDING_LIBRARY)

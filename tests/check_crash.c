@@ -340,16 +340,37 @@ static void on_alarm(int sig) {
         (void) sig;
 }
 
+/* SIGALRM to a thread after delay_ms, and every 100 ms after that until
+ * stop: a signal that lands between two of a wait's sleeps, while the
+ * waiter is not in a system call, runs its handler without ending the wait
+ * (as one just before the call would), which a loaded machine makes
+ * likely enough to matter; the next one ends it. */
 struct alarm_shot {
         pthread_t target, thread;
         int delay_ms;
+        atomic_bool stop;
 };
 
 static void *alarm_main(void *arg) {
         struct alarm_shot *a = arg;
         t_sleep_ms(a->delay_ms);
-        pthread_kill(a->target, SIGALRM);
+        while (!atomic_load(&a->stop)) {
+                pthread_kill(a->target, SIGALRM);
+                t_sleep_ms(100);
+        }
         return NULL;
+}
+
+static void alarm_start(struct alarm_shot *a, int delay_ms) {
+        a->target = pthread_self();
+        a->delay_ms = delay_ms;
+        atomic_init(&a->stop, false);
+        ck_assert_int_eq(pthread_create(&a->thread, NULL, alarm_main, a), 0);
+}
+
+static void alarm_stop(struct alarm_shot *a) {
+        atomic_store(&a->stop, true);
+        pthread_join(a->thread, NULL);
 }
 
 /* Run expr: its result in r, errno in e, its duration in milliseconds in ms. */
@@ -402,10 +423,10 @@ START_TEST(test_stopped_holder) {
         struct sigaction sa = {.sa_handler = on_alarm}, old;
         sigemptyset(&sa.sa_mask);
         ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
-        struct alarm_shot a = {.target = pthread_self(), .delay_ms = 200};
-        ck_assert_int_eq(pthread_create(&a.thread, NULL, alarm_main, &a), 0);
+        struct alarm_shot a;
+        alarm_start(&a, 200);
         TIMED(ms, r, e, shbuf_status_lock(sb));
-        pthread_join(a.thread, NULL);
+        alarm_stop(&a);
         sigaction(SIGALRM, &old, NULL);
         ck_assert_msg(r == -1 && e == EINTR && ms < 1000, "shbuf_status_lock under a signal: %ld (%s) after %lld ms",
                       r, strerror(e), (long long) ms);
@@ -415,10 +436,9 @@ START_TEST(test_stopped_holder) {
         ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
         sigset_t mask;
         t_block_other_handlers(SIGALRM, &mask);
-        a = (struct alarm_shot){.target = pthread_self(), .delay_ms = 200};
-        ck_assert_int_eq(pthread_create(&a.thread, NULL, alarm_main, &a), 0);
+        alarm_start(&a, 200);
         TIMED(ms, r, e, shbuf_status_lock(sb));
-        pthread_join(a.thread, NULL);
+        alarm_stop(&a);
         sigaction(SIGALRM, &old, NULL);
         pthread_sigmask(SIG_SETMASK, &mask, NULL);
         ck_assert_msg(r == -1 && e == ETIMEDOUT && ms >= 1000 && ms < 5000,

@@ -399,7 +399,11 @@ SHBUF_EXPORT int shbuf_is_connected(shbuf *sb);
  * never longer), while their zero-copy commits wait for it (boundedly). Not
  * recursive. A holder that died, or a lock word no live handle can hold, is
  * taken over at once; every wait for the lock is bounded (2 seconds) and
- * ends at a signal, on the terms of shbuf_wait() (SA_RESTART goes on).
+ * ends at a signal, on the terms of shbuf_wait() (SA_RESTART goes on). It
+ * sleeps in short naps (to look at the holder in between): a signal whose
+ * handler runs between two of them, while the thread is not in the kernel
+ * (rare, likelier on a loaded machine), is taken as one that came before
+ * the call, and the wait goes on to its bound.
  *
  * \return 0, or -1 with errno: ETIMEDOUT (a live holder kept it, e.g. a
  *         stopped process), EINTR (a signal arrived while waiting), EDEADLK

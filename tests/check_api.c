@@ -9,7 +9,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
+#include "backend-desc.h"
 #include "test-util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -1417,64 +1417,16 @@ END_TEST
 
 /* ---- permissions ------------------------------------------------------------ */
 
-/* The modes of every OS object of the buffer under key, as the OS reports
- * them; returns how many objects were found. */
+/* The modes of every OS object of the buffer under key (its data segment,
+ * if the backend has one without a key, is the one of this size), as the OS
+ * reports them; asserts that the buffer has all its objects. */
 static int object_modes(key_t key, unsigned long size, unsigned modes[8]) {
-        int n = 0;
-        if (strcmp(t_backend(), "sysv") == 0) {
-                struct shmid_ds shm;
-                struct semid_ds sem;
-                struct msqid_ds msg;
-                union {
-                        int val;
-                        struct semid_ds *buf;
-                } arg = {.buf = &sem};
-                int id = shmget(key, 0, 0);
-                ck_assert_int_ge(id, 0);
-                ck_assert_int_eq(shmctl(id, IPC_STAT, &shm), 0);
-                modes[n++] = shm.shm_perm.mode & 0777;
-                id = semget(key, 0, 0);
-                ck_assert_int_ge(id, 0);
-                ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
-                modes[n++] = sem.sem_perm.mode & 0777;
-                id = msgget(key, 0);
-                ck_assert_int_ge(id, 0);
-                ck_assert_int_eq(msgctl(id, IPC_STAT, &msg), 0);
-                modes[n++] = msg.msg_perm.mode & 0777;
-                /* The data segment is IPC_PRIVATE: find it by creator and size. */
-                FILE *f = fopen("/proc/sysvipc/shm", "re");
-                char line[512];
-                ck_assert_ptr_nonnull(f);
-                int data = 0;
-                while (fgets(line, sizeof(line), f)) {
-                        long long k, sid, sz, cpid;
-                        unsigned long long perms;
-                        if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &sid, &perms, &sz, &cpid) == 5 &&
-                            k == 0 && cpid == getpid() && sz == (long long) size) {
-                                modes[n++] = (unsigned) (perms & 0777);
-                                data++;
-                        }
-                }
-                fclose(f);
-                ck_assert_int_eq(data, 1);
-                return n;
-        }
-        /* POSIX: /dev/shm/shbuf-<key>-..., and /dev/mqueue when mounted. */
-        const char *dirs[] = {"/dev/shm", "/dev/mqueue"};
-        for (int d = 0; d < 2; d++) {
-                char pattern[64];
-                glob_t g;
-                snprintf(pattern, sizeof(pattern), "%s/shbuf-%08x-*", dirs[d], (unsigned) key);
-                if (glob(pattern, 0, NULL, &g) != 0)
-                        continue;
-                for (size_t i = 0; i < g.gl_pathc && n < 8; i++) {
-                        struct stat s;
-                        ck_assert_int_eq(stat(g.gl_pathv[i], &s), 0);
-                        modes[n++] = s.st_mode & 0777;
-                }
-                globfree(&g);
-        }
-        ck_assert_msg(n >= 1, "no /dev/shm/shbuf-%08x-* objects", (unsigned) key);
+        struct t_object o[8];
+        int n = t_collect_objects(key, getpid(), size, o, 8);
+        ck_assert_msg(n == t_desc()->nobjects, "%d objects of the buffer 0x%08x, expected %d", n, (unsigned) key,
+                      t_desc()->nobjects);
+        for (int i = 0; i < n; i++)
+                modes[i] = o[i].mode;
         return n;
 }
 

@@ -286,7 +286,7 @@ START_TEST(test_killed_while_blocked) {
                 ck_assert_int_eq(shbuf_remove(key, NULL), 0);
         }
         char desc[512];
-        ck_assert_msg(r_objects(key, peer.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, peer.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -462,10 +462,10 @@ START_TEST(test_lock_waiter_killed_in_sleep) {
                 ck_assert_int_eq(shbuf_status_lock(sb), 0);
                 ck_assert_int_eq(shbuf_status_unlock(sb), 0);
         }
-        volatile struct shbuf__control *c = r_map_control(key, t_backend());
+        volatile struct shbuf__control *c = t_map_control(key);
         ck_assert_ptr_nonnull((void *) c);
         ck_assert_uint_eq(c->lock.owner, 0);
-        r_unmap_control(c, t_backend());
+        t_unmap_control(c);
 
         /* A new client takes the lock and dies holding it. */
         struct r_child holder = start_peer(key, PEER_OPEN | PEER_LOCK);
@@ -600,7 +600,7 @@ START_TEST(test_gc_after_provider_killed) {
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
         ck_assert_int_eq(errno, ENOENT);
         char desc[512];
-        ck_assert_msg(r_objects(key, ppid, desc, sizeof(desc)) == 0, "gc left: %s", desc);
+        ck_assert_msg(t_objects(key, ppid, desc, sizeof(desc)) == 0, "gc left: %s", desc);
 
         /* The key is free again. */
         shbuf *sb = t_create(key, RING);
@@ -716,22 +716,13 @@ static int run_cmd(char *const argv[]) {
 }
 
 /* The IPC_PRIVATE segment (data block) that pid created, or -1. */
-static int data_segment_of(pid_t pid) {
-        FILE *f = fopen("/proc/sysvipc/shm", "re");
-        char line[512];
-        int found = -1;
-        if (!f)
-                return -1;
-        if (fgets(line, sizeof(line), f))
-                while (fgets(line, sizeof(line), f)) {
-                        long long k, id, size, cpid;
-                        unsigned long long perms;
-                        if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &id, &perms, &size, &cpid) == 5 &&
-                            k == 0 && cpid == pid && size == RING)
-                                found = (int) id;
-                }
-        fclose(f);
-        return found;
+static int data_segment_of(key_t key, pid_t pid) {
+        struct t_object o[8];
+        int n = t_collect_objects(key, pid, RING, o, 8);
+        for (int i = 0; i < n && i < 8; i++)
+                if (o[i].role == T_DATA && o[i].id >= 0)
+                        return (int) o[i].id;
+        return -1;
 }
 
 START_TEST(test_removed_under_running_pair) {
@@ -759,7 +750,7 @@ START_TEST(test_removed_under_running_pair) {
                 ck_assert_int_eq(shbuf_remove(key, NULL), 0);
                 break;
         case RM_IPCRM: {
-                int id = data_segment_of(prov.pid);
+                int id = data_segment_of(key, prov.pid);
                 ck_assert_int_ge(id, 0);
                 snprintf(idstr, sizeof(idstr), "%d", id);
                 /*
@@ -780,14 +771,13 @@ START_TEST(test_removed_under_running_pair) {
                 break;
         }
         case RM_UNLINK: {
-                static const char *const shm[] = {"ctl", "data"}, *const mq[] = {"p", "c"};
-                char name[64];
-                for (int i = 0; i < 2; i++) {
-                        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, shm[i]);
-                        ck_assert_msg(shm_unlink(name) == 0, "shm_unlink %s: %s", name, strerror(errno));
-                        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, mq[i]);
-                        ck_assert_msg(mq_unlink(name) == 0, "mq_unlink %s: %s", name, strerror(errno));
-                }
+                /* Every object of the buffer, by its name. */
+                struct t_object o[8];
+                int n = t_collect_objects(key, 0, 0, o, 8);
+                ck_assert_int_eq(n, t_desc()->nobjects);
+                for (int i = 0; i < n; i++)
+                        ck_assert_msg(o[i].backend->remove(&o[i]) == 0, "removing %s: %s", o[i].name,
+                                      strerror(errno));
                 break;
         }
         }
@@ -801,7 +791,7 @@ START_TEST(test_removed_under_running_pair) {
         fprintf(stderr, "%s under a running pair: both ended with EPIPE within %lld ms\n", removal_name[how],
                 (long long) took);
         char desc[512];
-        ck_assert_msg(r_objects(key, prov.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, prov.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 

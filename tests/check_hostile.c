@@ -51,7 +51,7 @@ _Static_assert(offsetof(struct shbuf__control, header.backend_area) == IDENT_BYT
 
 /* Map the control block under key without the library. */
 static volatile uint32_t *map_control(key_t key) {
-        return r_map_control(key, t_backend());
+        return t_map_control(key);
 }
 
 /* What a scribbler writes to. */
@@ -323,7 +323,7 @@ START_TEST(test_hostile_peer) {
         pid_t me = getpid();
         shbuf_free(sb);
         char desc[512];
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -351,7 +351,7 @@ START_TEST(test_gc_trusts_no_pid) {
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 1);
         ck_assert_msg(t_gc_removes(key) == 0, "gc removed a live buffer (or failed)");
-        r_unmap_control(w, t_backend());
+        t_unmap_control(w);
 
         /* A provider that dies with its buffer, with our pid planted. */
         key_t orphan = t_key(41);
@@ -365,7 +365,7 @@ START_TEST(test_gc_trusts_no_pid) {
         ck_assert_ptr_nonnull((void *) w);
         w[PROVIDER_PID_WORD] = (uint32_t) getpid();
         w[PROVIDER_STATE_WORD] = SHBUF__SIDE_ATTACHED;
-        r_unmap_control(w, t_backend());
+        t_unmap_control(w);
         ck_assert_int_eq(shbuf_inspect(orphan, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 0);
         ck_assert_int_eq(info.client_alive, 0);
@@ -454,7 +454,7 @@ START_TEST(test_impossible_positions) {
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "xyz", 3), 3);
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
         ck_assert_mem_eq(buf, "xyz", 3);
-        r_unmap_control(w, t_backend());
+        t_unmap_control(w);
         shbuf_free(sb);
 }
 END_TEST

@@ -51,79 +51,13 @@ static bool is_sysv(void) {
 
 /* ---- permissions ------------------------------------------------------------ */
 
-/* The permission bits of every object of the buffer; returns how many. */
-static int object_modes(key_t key, pid_t creator, unsigned modes[4], const char *names[4]) {
-        int n = 0;
-        if (is_sysv()) {
-                struct shmid_ds shm;
-                struct semid_ds sem;
-                struct msqid_ds msg;
-                union semun {
-                        int val;
-                        struct semid_ds *buf;
-                } arg = {.buf = &sem};
-                int id = shmget(key, 0, 0);
-                if (id >= 0 && shmctl(id, IPC_STAT, &shm) == 0) {
-                        names[n] = "control segment";
-                        modes[n++] = shm.shm_perm.mode & 0777;
-                }
-                FILE *f = fopen("/proc/sysvipc/shm", "re");
-                char line[512];
-                if (f && fgets(line, sizeof(line), f))
-                        while (fgets(line, sizeof(line), f)) {
-                                long long k, sid, size, cpid;
-                                unsigned long long perms;
-                                if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &sid, &perms, &size,
-                                           &cpid) == 5 &&
-                                    k == 0 && cpid == creator && size == RING) {
-                                        names[n] = "data segment";
-                                        modes[n++] = (unsigned) perms & 0777;
-                                }
-                        }
-                if (f)
-                        fclose(f);
-                id = semget(key, 0, 0);
-                if (id >= 0 && semctl(id, 0, IPC_STAT, arg) == 0) {
-                        names[n] = "semaphore";
-                        modes[n++] = sem.sem_perm.mode & 0777;
-                }
-                id = msgget(key, 0);
-                if (id >= 0 && msgctl(id, IPC_STAT, &msg) == 0) {
-                        names[n] = "message queue";
-                        modes[n++] = msg.msg_perm.mode & 0777;
-                }
-                return n;
-        }
-        static const char *const shm_names[] = {"ctl", "data"}, *const mq_names[] = {"p", "c"};
-        char path[64];
-        struct stat st;
-        for (int i = 0; i < 2; i++) {
-                snprintf(path, sizeof(path), "/dev/shm/shbuf-%08x-%s", (unsigned) key, shm_names[i]);
-                if (stat(path, &st) == 0) {
-                        names[n] = shm_names[i];
-                        modes[n++] = st.st_mode & 0777;
-                }
-        }
-        for (int i = 0; i < 2; i++) {
-                snprintf(path, sizeof(path), "/shbuf-%08x-%s", (unsigned) key, mq_names[i]);
-                mqd_t q = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-                if (q != (mqd_t) -1 && fstat((int) q, &st) == 0) {
-                        names[n] = i == 0 ? "queue p" : "queue c";
-                        modes[n++] = st.st_mode & 0777;
-                }
-                if (q != (mqd_t) -1)
-                        mq_close(q);
-        }
-        return n;
-}
-
 static void assert_modes(key_t key, unsigned want) {
-        unsigned modes[4];
-        const char *names[4];
-        int n = object_modes(key, getpid(), modes, names);
-        ck_assert_msg(n == 4, "found %d objects of the buffer, expected 4", n);
+        struct t_object o[8];
+        int n = t_collect_objects(key, getpid(), RING, o, 8);
+        ck_assert_msg(n == t_desc()->nobjects, "found %d objects of the buffer, expected %d", n,
+                      t_desc()->nobjects);
         for (int i = 0; i < n; i++)
-                ck_assert_msg(modes[i] == want, "%s has mode %03o, expected %03o", names[i], modes[i], want);
+                ck_assert_msg(o[i].mode == want, "%s has mode %03o, expected %03o", o[i].name, o[i].mode, want);
 }
 
 /*
@@ -216,7 +150,7 @@ START_TEST(test_permissions) {
         ck_assert_msg(code == 0, "the other user's side failed (%d)", code);
         shbuf_free(sb);
         char desc[512];
-        ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -265,7 +199,7 @@ START_TEST(test_too_big) {
                               e, strerror(e));
                 fprintf(stderr, "%s: size %lu: %s\n", t_backend(), sizes[i], strerror(e));
                 char desc[512];
-                ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "size %lu left: %s",
+                ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "size %lu left: %s",
                               sizes[i], desc);
         }
         ck_assert_int_eq(r_fd_count(), fds);
@@ -317,7 +251,7 @@ START_TEST(test_no_leaks) {
                 (long long) took, grown);
         ck_assert_int_eq(r_fd_count(), fds);
         char desc[512];
-        ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
         /* The sanitizers' allocator is not malloc's: LeakSanitizer checks at exit instead. */
         if (!r_sanitized())
                 ck_assert_msg(grown < 64 * 1024, "the heap grew by %ld bytes over %lu cycles", grown,

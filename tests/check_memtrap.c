@@ -67,8 +67,10 @@ static bool posix_only(void) {
 /* Truncate the buffer's object ("data" or "ctl") to 0, as anybody who may
  * open it can. */
 static int truncate_object(key_t key, const char *object) {
+        const enum t_role role = strcmp(object, "ctl") == 0 ? T_CONTROL : T_DATA;
         char name[64];
-        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, object);
+        if (!t_desc()->object_name || !t_desc()->object_name(key, role, -1, name, sizeof(name)))
+                return -1;
         int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
@@ -353,7 +355,7 @@ START_TEST(test_truncated_under_a_call) {
         r_put(peer.to, 'q');
         int code = r_finish(&peer, 10000);
         ck_assert_msg(code == 0, "the truncating peer: exit code %d (status 0x%x)", code, r_last_status);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -420,7 +422,7 @@ START_TEST(test_truncated_while_streaming) {
         int code = r_finish(&reader, 20000);
         ck_assert_msg(code == 0, "the reader: exit code %d (status 0x%x)", code, r_last_status);
         ck_assert_int_eq(r_finish(&cutter, 10000), 0);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -431,8 +433,9 @@ END_TEST
 static int p_flapper(key_t key, int in, int out, void *arg) {
         (void) arg;
         char name[64], block[4096];
-        snprintf(name, sizeof(name), "/shbuf-%08x-ctl", (unsigned) key);
-        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+        int fd = t_desc()->object_name && t_desc()->object_name(key, T_CONTROL, -1, name, sizeof(name))
+                         ? shm_open(name, O_RDWR | O_CLOEXEC, 0)
+                         : -1;
         ssize_t n = fd < 0 ? -1 : pread(fd, block, sizeof(block), 0);
         if (n <= 0)
                 return 10;
@@ -492,7 +495,7 @@ START_TEST(test_tools_survive_shrinking) {
                 refused);
         /* Its owner may have met the lost pages too: it frees all the same. */
         shbuf_free(sb);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -548,7 +551,7 @@ START_TEST(test_many_handles) {
         for (int i = 0; i < PAIRS; i++) {
                 shbuf_free(cli[i]);
                 shbuf_free(prov[i]);
-                ck_assert_msg(r_objects(t_key(10 + i), me, desc, sizeof(desc)) == 0, "left behind: %s",
+                ck_assert_msg(t_objects(t_key(10 + i), me, desc, sizeof(desc)) == 0, "left behind: %s",
                               desc);
         }
 }
@@ -729,7 +732,7 @@ START_TEST(test_opt_out) {
         /* It died holding the buffer: its control block is whole, so the
          * buffer is removed as any a crashed provider left. */
         ck_assert_int_eq(shbuf_remove(key, NULL), 0);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 
         /* Unknown flags are still refused. */
         shbuf_options bad = {.flags = SHBUF_NO_SIGBUS_TRAP << 1};
@@ -767,7 +770,7 @@ START_TEST(test_sysv_removed_stays_mapped) {
         ck_assert_mem_eq(in, out, sizeof(in));
         EXPECT_EPIPE(shbuf_wait_timeout(sb, 1000));
         shbuf_free(sb);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 

@@ -233,7 +233,7 @@ static int p_forge_data(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_create_with(key, RING, &(shbuf_options){.backend = "sysv"});
         if (!sb)
                 return errno;
-        volatile void *c = r_map_control(key, "sysv");
+        volatile void *c = t_map_control_in("sysv", key);
         if (!c)
                 return 101;
         int32_t own = ids_in(c)->data_id;
@@ -298,7 +298,7 @@ START_TEST(test_forged_data_segment) {
         int removed = _i == 0 ? t_gc_removes(key) : shbuf_remove(key, NULL) == 0;
         bool intact = victim_intact(victim);
         char desc[512];
-        int left = r_objects(key, 0, desc, sizeof(desc));
+        int left = t_objects(key, 0, desc, sizeof(desc));
         shmctl(victim, IPC_RMID, NULL);
 
         ck_assert_msg(sb == NULL, "a client attached to a block naming another user's segment%s",
@@ -329,7 +329,7 @@ static int p_forge_ipc(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_create_with(f->own_key, RING, &(shbuf_options){.backend = "sysv"});
         if (!sb)
                 return errno;
-        volatile void *real_c = r_map_control(f->own_key, "sysv");
+        volatile void *real_c = t_map_control_in("sysv", f->own_key);
         int id = shmget(key, SHBUF__CONTROL_SIZE, IPC_CREAT | IPC_EXCL | 0600);
         if (!real_c || id < 0)
                 return 101;
@@ -361,7 +361,7 @@ START_TEST(test_forged_sem_and_queue) {
          * that number is: only the owner may tell them apart. */
         shbuf *probe = t_create(t_key(12), RING);
         ck_assert_ptr_nonnull(probe);
-        volatile void *pc = r_map_control(t_key(12), "sysv");
+        volatile void *pc = t_map_control_in("sysv", t_key(12));
         ck_assert_ptr_nonnull((void *) pc);
         struct semid_ds sds;
         union {
@@ -369,7 +369,7 @@ START_TEST(test_forged_sem_and_queue) {
                 struct semid_ds *buf;
         } arg = {.buf = &sds};
         ck_assert_int_eq(semctl(ids_in(pc)->sem_id, 0, IPC_STAT, arg), 0);
-        r_unmap_control(pc, "sysv");
+        t_unmap_control(pc);
         shbuf_free(probe);
 
         struct forge_ipc f = {.own_key = t_key(13)};
@@ -445,7 +445,9 @@ START_TEST(test_planted_fifo) {
                 return;
         const key_t key = t_key(20);
         char path[64];
-        snprintf(path, sizeof(path), "/dev/shm/shbuf-%08x-ctl", (unsigned) key);
+        char name[64];
+        ck_assert_ptr_nonnull(t_desc_of("posix")->object_name(key, T_CONTROL, -1, name, sizeof(name)));
+        snprintf(path, sizeof(path), "%s%s", t_desc_of("posix")->files, name);
         ck_assert_int_eq(mkfifo(path, 0600), 0);
         struct r_child c = r_fork(p_look_at_fifo, key, NULL);
         int code = r_finish(&c, 10000);
@@ -511,7 +513,7 @@ START_TEST(test_free_spares_new_buffer) {
         ck_assert_msg(now != NULL, "create after rm: %s", strerror(errno));
         shbuf_free(old);
         char desc[512];
-        int n = r_objects(key, getpid(), desc, sizeof(desc));
+        int n = t_objects(key, getpid(), desc, sizeof(desc));
         shbuf *client = shbuf_open(key);
         int e = errno;
         shbuf_free(client);
@@ -531,7 +533,7 @@ START_TEST(test_create_refuses_leftover) {
         const key_t key = t_key(32 + _i);
         char name[64];
         bool queue = _i == 1;
-        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, queue ? "p" : "data");
+        ck_assert_ptr_nonnull(t_desc()->object_name(key, queue ? T_WAKE : T_DATA, 0, name, sizeof(name)));
         int fd = -1;
         if (queue) {
                 struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 1};
@@ -563,7 +565,7 @@ START_TEST(test_create_refuses_leftover) {
         if (!queue)
                 shm_unlink(name);
         char desc[512];
-        int left = r_objects(key, 0, desc, sizeof(desc));
+        int left = t_objects(key, 0, desc, sizeof(desc));
 
         ck_assert_msg(sb == NULL, "a buffer was made that shares %s", name);
         ck_assert_int_eq(e, EEXIST);
@@ -636,7 +638,7 @@ START_TEST(test_creator_cut_short) {
         else
                 ck_assert_msg(t_gc_removes(key) == 1, "gc did not remove the half-created buffer");
         char desc[512];
-        ck_assert_msg(r_objects(key, creator, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, creator, desc, sizeof(desc)) == 0, "left behind: %s", desc);
         ck_assert_int_eq(other_state(key, NULL), 0);
 
         sb = t_create(key, RING);

@@ -16,12 +16,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <mqueue.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/msg.h>
 #include <unistd.h>
 
 #include "check-run.h"
@@ -32,49 +29,12 @@
 /* Wake-ups queued in the channel of key, towards side (0 provider, 1
  * client), as the kernel counts them; -1 if they cannot be counted. */
 static long queued(key_t key, int side) {
-        if (strcmp(t_backend(), "sysv") == 0) {
-                struct msqid_ds ds;
-                int id = msgget(key, 0);
-                /* One queue for both sides: the total. */
-                (void) side;
-                return id >= 0 && msgctl(id, IPC_STAT, &ds) == 0 ? (long) ds.msg_qnum : -1;
-        }
-        char name[64];
-        struct mq_attr attr;
-        snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side == 0 ? 'p' : 'c');
-        mqd_t q = mq_open(name, O_RDONLY | O_CLOEXEC);
-        if (q == (mqd_t) -1)
-                return -1;
-        long n = mq_getattr(q, &attr) == 0 ? attr.mq_curmsgs : -1;
-        mq_close(q);
-        return n;
+        return t_desc()->wakeups_queued(key, side);
 }
 
 /* Fill the channel of key towards side with messages no side takes. */
 static int fill_channel(key_t key, int side) {
-        int n = 0;
-        if (strcmp(t_backend(), "sysv") == 0) {
-                int id = msgget(key, 0);
-                struct {
-                        long mtype;
-                        char mtext[64];
-                } junk = {.mtype = 99};
-                if (id < 0)
-                        return -1;
-                while (msgsnd(id, &junk, sizeof(junk.mtext), IPC_NOWAIT) == 0)
-                        n++;
-                return errno == EAGAIN ? n : -1;
-        }
-        char name[64];
-        snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side == 0 ? 'p' : 'c');
-        mqd_t q = mq_open(name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (q == (mqd_t) -1)
-                return -1;
-        while (mq_send(q, "j", 1, 0) == 0)
-                n++;
-        int e = errno;
-        mq_close(q);
-        return e == EAGAIN ? n : -1;
+        return t_desc()->fill_wakeups(key, side);
 }
 
 /*

@@ -8,21 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/sem.h>
-#include <sys/mman.h>
-#include <sys/shm.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int r_last_status;
@@ -105,110 +97,6 @@ int r_finish(struct r_child *c, int timeout_ms) {
         c->to = c->from = -1;
         c->pid = -1;
         return t_exit_code(r_last_status);
-}
-
-/* ---- objects ------------------------------------------------------------ */
-
-static void append(char *desc, size_t len, const char *fmt, ...) {
-        size_t used = strlen(desc);
-        va_list ap;
-        if (used + 1 >= len)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(desc + used, len - used, fmt, ap);
-        va_end(ap);
-}
-
-/* Lines of /proc/sysvipc/<kind> with this key, or (for shm) key 0 and this creator. */
-static int sysv_objects(const char *kind, key_t key, pid_t creator, char *desc, size_t len) {
-        char path[64], line[512];
-        int n = 0;
-        snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return 0;
-        if (!fgets(line, sizeof(line), f)) {
-                fclose(f);
-                return 0;
-        }
-        while (fgets(line, sizeof(line), f)) {
-                long long k, id, a, b;
-                unsigned long long perms;
-                if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &id, &perms, &a, &b) != 5)
-                        continue;
-                bool hit = k == (long long) key;
-                /* shm columns: key shmid perms size cpid ... */
-                if (strcmp(kind, "shm") == 0 && k == 0 && creator > 0 && b == (long long) creator)
-                        hit = true;
-                if (hit) {
-                        append(desc, len, "%s 0x%08llx id %lld; ", kind, k, id);
-                        n++;
-                }
-        }
-        fclose(f);
-        return n;
-}
-
-int r_objects(key_t key, pid_t creator, char *desc, size_t desclen) {
-        static const char *const shm_suffix[] = {"ctl", "data"};
-        static const char *const mq_suffix[] = {"p", "c"};
-        char name[64];
-        int n = 0;
-
-        desc[0] = 0;
-        n += sysv_objects("shm", key, creator, desc, desclen);
-        n += sysv_objects("sem", key, 0, desc, desclen);
-        n += sysv_objects("msg", key, 0, desc, desclen);
-        for (int i = 0; i < 2; i++) {
-                struct stat st;
-                snprintf(name, sizeof(name), "/dev/shm/shbuf-%08x-%s", (unsigned) key, shm_suffix[i]);
-                if (stat(name, &st) == 0) {
-                        append(desc, desclen, "%s; ", name);
-                        n++;
-                }
-        }
-        /* /dev/mqueue need not be mounted: ask mq_open. */
-        for (int i = 0; i < 2; i++) {
-                snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, mq_suffix[i]);
-                mqd_t q = mq_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-                if (q != (mqd_t) -1 || errno != ENOENT) {
-                        append(desc, desclen, "queue %s; ", name);
-                        n++;
-                }
-                if (q != (mqd_t) -1)
-                        mq_close(q);
-        }
-        return n;
-}
-
-volatile void *r_map_control(key_t key, const char *backend) {
-        void *p;
-        if (strcmp(backend, "sysv") == 0) {
-                int id = shmget(key, 0, 0);
-                if (id < 0)
-                        return NULL;
-                p = shmat(id, NULL, 0);
-                return p == (void *) -1 ? NULL : p;
-        }
-        char name[64];
-        snprintf(name, sizeof(name), "/shbuf-%08x-ctl", (unsigned) key);
-        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-        if (fd < 0)
-                return NULL;
-        struct stat st;
-        p = fstat(fd, &st) == 0 ? mmap(NULL, (size_t) st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                                : MAP_FAILED;
-        close(fd);
-        return p == MAP_FAILED ? NULL : p;
-}
-
-void r_unmap_control(volatile void *p, const char *backend) {
-        if (!p)
-                return;
-        if (strcmp(backend, "sysv") == 0)
-                shmdt((const void *) p);
-        else
-                munmap((void *) p, 4096);
 }
 
 int r_fd_count(void) {

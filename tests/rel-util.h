@@ -1,7 +1,7 @@
 /*
  * Helpers of the reliability tests (check_crash, check_hostile,
  * check_limits, check_threads, soak): forked peers driven through pipes,
- * counting the OS objects of one key, descriptors and CPU time.
+ * descriptors and CPU time.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "backend-desc.h"
 #include "test-util.h"
 
 /* A forked peer: a command pipe to it and an answer pipe from it. */
@@ -41,21 +42,6 @@ int r_finish(struct r_child *c, int timeout_ms);
 
 /* The raw wait status of the child, for messages (after r_finish). */
 extern int r_last_status;
-
-/*
- * The OS objects that belong to the buffer under key, whatever backend made
- * it: SysV objects under the key, IPC_PRIVATE segments created by creator
- * (the SysV data block; 0: do not look), and the POSIX objects named after
- * the key. Returns how many there are and describes them in desc.
- */
-int r_objects(key_t key, pid_t creator, char *desc, size_t desclen);
-
-/*
- * The control block of the buffer under key, mapped read-write without the
- * library (as a hostile or curious peer would), or NULL; and unmapped.
- */
-volatile void *r_map_control(key_t key, const char *backend);
-void r_unmap_control(volatile void *p, const char *backend);
 
 /* Open descriptors of this process. */
 int r_fd_count(void);

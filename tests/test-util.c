@@ -5,10 +5,10 @@
  */
 #include "test-util.h"
 
-#include <dirent.h>
+#include "backend-desc.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,11 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/msg.h>
-#include <sys/sem.h>
-#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,49 +152,12 @@ static bool is_helper(pid_t pid) {
         return strcmp(base ? base + 1 : exe, "shbuf-peer") == 0;
 }
 
-/* Remove whatever is under key: a buffer, or foreign SysV objects. */
-static int sweep_key(key_t key) {
-        int found = 0, id;
-
-        if (shbuf_remove(key, NULL) == 0) {
-                fprintf(stderr, "test-util: removed leftover buffer 0x%08x\n", (unsigned) key);
-                found++;
-        }
-        if ((id = shmget(key, 0, 0)) >= 0 && shmctl(id, IPC_RMID, NULL) == 0) {
-                fprintf(stderr, "test-util: removed leftover segment 0x%08x\n", (unsigned) key);
-                found++;
-        }
-        if ((id = semget(key, 0, 0)) >= 0 && semctl(id, 0, IPC_RMID) == 0) {
-                fprintf(stderr, "test-util: removed leftover semaphore 0x%08x\n", (unsigned) key);
-                found++;
-        }
-        if ((id = msgget(key, 0)) >= 0 && msgctl(id, IPC_RMID, NULL) == 0) {
-                fprintf(stderr, "test-util: removed leftover queue 0x%08x\n", (unsigned) key);
-                found++;
-        }
-        /* POSIX queues a test planted, or a buffer lost its control
-         * object for: the /dev/shm sweep below does not see them. */
-        for (int side = 0; side < 2; side++) {
-                char name[32];
-                snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side ? 'c' : 'p');
-                if (mq_unlink(name) == 0) {
-                        fprintf(stderr, "test-util: removed leftover queue %s\n", name);
-                        found++;
-                }
-        }
-        return found;
-}
-
-static bool recorded_key(key_t key, uint32_t npids, uint32_t nkeys) {
-        for (uint32_t i = 0; i < nkeys; i++)
-                if (registry->keys[i] == key)
-                        return true;
-        if (((uint32_t) key & T_KEY_MASK) != T_KEY_PREFIX)
-                return false;
-        for (uint32_t i = 0; i < npids; i++)
-                if (((uint32_t) registry->pids[i] & 0xffffu) == (((uint32_t) key >> 8) & 0xffffu))
-                        return true;
-        return false;
+/* The buffer under key, removed by the library. */
+static int remove_buffer(key_t key) {
+        if (shbuf_remove(key, NULL) < 0)
+                return 0;
+        fprintf(stderr, "test-util: removed leftover buffer 0x%08x\n", (unsigned) key);
+        return 1;
 }
 
 int t_sweep(void) {
@@ -230,62 +189,22 @@ int t_sweep(void) {
                 t_sleep_ms(10);
         }
 
+        /* Buffers through the library first, then whatever objects of
+         * any backend are left under the keys and in the ranges of the
+         * processes that have exited (a live pid is not ours any more). */
+        pid_t dead[MAX_PIDS];
+        size_t ndead = 0;
         for (uint32_t i = 0; i < nkeys; i++)
-                found += sweep_key(registry->keys[i]);
+                found += remove_buffer(registry->keys[i]);
         for (uint32_t i = 0; i < npids; i++) {
-                /* A live pid is not ours any more (reused): leave its keys. */
                 if (!pid_dead(registry->pids[i]))
                         continue;
+                dead[ndead++] = registry->pids[i];
                 for (unsigned n = 0; n < 256; n++)
-                        found += sweep_key(t_key_of(registry->pids[i], n));
+                        found += remove_buffer(t_key_of(registry->pids[i], n));
         }
-
-        /* Data segments (IPC_PRIVATE) whose buffer lost its control block. */
-        FILE *f = fopen("/proc/sysvipc/shm", "re");
-        if (f) {
-                char line[512];
-                if (fgets(line, sizeof(line), f)) {
-                        while (fgets(line, sizeof(line), f)) {
-                                long long key, shmid, size, cpid;
-                                unsigned long long perms;
-                                if (sscanf(line, "%lld %lld %llo %lld %lld", &key, &shmid, &perms, &size,
-                                           &cpid) != 5 ||
-                                    key != 0)
-                                        continue;
-                                for (uint32_t i = 0; i < npids; i++) {
-                                        if (registry->pids[i] == (pid_t) cpid && pid_dead((pid_t) cpid) &&
-                                            shmctl((int) shmid, IPC_RMID, NULL) == 0) {
-                                                fprintf(stderr,
-                                                        "test-util: removed leftover segment id %lld\n",
-                                                        shmid);
-                                                found++;
-                                                break;
-                                        }
-                                }
-                        }
-                }
-                fclose(f);
-        }
-
-        /* POSIX objects are named "shbuf-<8 hex digits of the key>-...". */
-        DIR *d = opendir("/dev/shm");
-        if (d) {
-                struct dirent *e;
-                while ((e = readdir(d))) {
-                        char *end;
-                        if (strncmp(e->d_name, "shbuf-", 6) != 0)
-                                continue;
-                        unsigned long k = strtoul(e->d_name + 6, &end, 16);
-                        if (end != e->d_name + 14 || *end != '-' ||
-                            !recorded_key((key_t) (uint32_t) k, npids, nkeys))
-                                continue;
-                        if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
-                                fprintf(stderr, "test-util: removed leftover /dev/shm/%s\n", e->d_name);
-                                found++;
-                        }
-                }
-                closedir(d);
-        }
+        struct t_owners w = {.keys = registry->keys, .nkeys = nkeys, .pids = dead, .npids = ndead};
+        found += t_sweep_owned(&w, true, "test-util", NULL);
 
         atomic_store(&registry->npids, 0);
         atomic_store(&registry->nkeys, 0);

@@ -48,8 +48,8 @@ void t_note_key(key_t key);
 
 /*
  * Remove everything the recorded processes and keys still hold (buffers via
- * shbuf_remove(), foreign SysV objects in their key ranges, IPC_PRIVATE
- * segments they created, /dev/shm entries) and kill helper processes still
+ * shbuf_remove(), then whatever objects the backend descriptions find under
+ * their keys, in their key ranges, or made by them) and kill helper processes still
  * running. Prints one line per object to stderr and returns how many there
  * were: a test that passed must leave nothing.
  */

@@ -57,7 +57,8 @@ static void assert_modes(key_t key, unsigned want) {
         ck_assert_msg(n == t_desc()->nobjects, "found %d objects of the buffer, expected %d", n,
                       t_desc()->nobjects);
         for (int i = 0; i < n; i++)
-                ck_assert_msg(o[i].mode == want, "%s has mode %03o, expected %03o", o[i].name, o[i].mode, want);
+                ck_assert_msg(o[i].mode == want, "%s %s has mode %03o, expected %03o", o[i].kind, o[i].name,
+                              o[i].mode, want);
 }
 
 /*

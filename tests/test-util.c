@@ -124,8 +124,7 @@ shbuf *t_create(key_t key, unsigned long size) {
 
 /* ---- the sweep ---------------------------------------------------------- */
 
-/* Gone, or a zombie nobody reaped yet (its objects are orphans either way). */
-static bool pid_dead(pid_t pid) {
+bool t_pid_dead(pid_t pid) {
         char path[64], buf[512];
         if (kill(pid, 0) < 0 && errno == ESRCH)
                 return true;
@@ -174,7 +173,7 @@ int t_sweep(void) {
         /* Helpers first, so that nothing is recreated while we sweep. */
         for (uint32_t i = 0; i < npids; i++) {
                 pid_t pid = registry->pids[i];
-                if (!pid_dead(pid) && is_helper(pid)) {
+                if (!t_pid_dead(pid) && is_helper(pid)) {
                         fprintf(stderr, "test-util: killed leftover helper %ld\n", (long) pid);
                         kill(pid, SIGKILL);
                         found++;
@@ -183,7 +182,7 @@ int t_sweep(void) {
         for (int tries = 0; tries < 100; tries++) {
                 bool any = false;
                 for (uint32_t i = 0; i < npids; i++)
-                        any = any || (is_helper(registry->pids[i]) && !pid_dead(registry->pids[i]));
+                        any = any || (is_helper(registry->pids[i]) && !t_pid_dead(registry->pids[i]));
                 if (!any)
                         break;
                 t_sleep_ms(10);
@@ -197,7 +196,7 @@ int t_sweep(void) {
         for (uint32_t i = 0; i < nkeys; i++)
                 found += remove_buffer(registry->keys[i]);
         for (uint32_t i = 0; i < npids; i++) {
-                if (!pid_dead(registry->pids[i]))
+                if (!t_pid_dead(registry->pids[i]))
                         continue;
                 dead[ndead++] = registry->pids[i];
                 for (unsigned n = 0; n < 256; n++)

@@ -72,6 +72,10 @@ bool t_have_backend(const char *name);
 /* shbuf_create() that records the key and pid; NULL + errno as the library. */
 shbuf *t_create(key_t key, unsigned long size);
 
+/* Whether pid is gone, or a zombie nobody reaped yet (its objects are
+ * orphans either way). */
+bool t_pid_dead(pid_t pid);
+
 /* Milliseconds on the monotonic clock. */
 int64_t t_now_ms(void);
 

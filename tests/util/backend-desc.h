@@ -38,7 +38,7 @@ struct t_object {
         int side;           /* for T_WAKE */
         key_t key;          /* the buffer's key (0: an IPC_PRIVATE SysV segment) */
         long id;            /* SysV id, or -1 */
-        char name[72];      /* path or name, for messages and removal */
+        char name[72];      /* path, name or "key id", for messages (after kind) and removal */
         unsigned mode;      /* permission bits */
         unsigned long size; /* bytes (segments, files), or 0 */
         pid_t creator;      /* SysV segments: the creating pid, else 0 */
@@ -150,7 +150,8 @@ bool t_owned(const struct t_owners *w, const struct t_object *o);
  * up by name, where a backend cannot list, the keys of w and of the
  * ranges of its pids). With remove, remove each and print a line with
  * prefix to stderr; otherwise print "kind name" lines to out (if not
- * NULL). Returns how many objects there were (with remove: were removed).
+ * NULL). Returns how many objects there were (with remove: that were still
+ * there when their turn came).
  */
 int t_sweep_owned(const struct t_owners *w, bool remove, const char *prefix, FILE *out);
 

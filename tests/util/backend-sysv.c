@@ -41,7 +41,7 @@ static int each_of(const char *kind, t_object_fn fn, void *arg) {
                 } else {
                         o.role = strcmp(kind, "sem") == 0 ? T_LOCK : T_WAKE;
                 }
-                snprintf(o.name, sizeof(o.name), "%s 0x%08x id %lld", kind, (unsigned) k, id);
+                snprintf(o.name, sizeof(o.name), "0x%08x id %lld", (unsigned) k, id);
                 r = fn(&o, arg);
         }
         fclose(f);

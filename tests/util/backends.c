@@ -135,7 +135,7 @@ static int describe(const struct t_object *o, void *arg) {
         size_t used = strlen(d->desc);
         d->n++;
         if (used + 1 < d->len)
-                snprintf(d->desc + used, d->len - used, "%s; ", o->name);
+                snprintf(d->desc + used, d->len - used, "%s %s; ", o->kind, o->name);
         return 0;
 }
 
@@ -197,7 +197,12 @@ static int sweep_one(const struct t_object *o, void *arg) {
                         fprintf(s->out, "%s %s\n", o->kind, o->name);
                 s->n++;
         } else if (o->backend->remove(o) == 0) {
-                fprintf(stderr, "%s: removed leftover %s\n", s->prefix, o->name);
+                fprintf(stderr, "%s: removed leftover %s %s\n", s->prefix, o->kind, o->name);
+                s->n++;
+        } else if (errno != ENOENT && errno != EINVAL && errno != EIDRM) {
+                /* Not gone in the meantime: still there, and still a leftover. */
+                fprintf(stderr, "%s: cannot remove leftover %s %s: %s\n", s->prefix, o->kind, o->name,
+                        strerror(errno));
                 s->n++;
         }
         return 0;

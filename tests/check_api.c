@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "check-run.h"
-#include "backend-desc.h"
 #include "test-util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -43,56 +42,10 @@ static void put(int fd, char c) {
         ck_assert_int_eq(t_write_all(fd, &c, 1), 0);
 }
 
-/* One byte from a child, or 0 on timeout or EOF. */
-static char get(int fd, int timeout_ms) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        char c;
-        if (poll(&p, 1, timeout_ms) <= 0 || read(fd, &c, 1) != 1)
-                return 0;
-        return c;
-}
-
-struct child {
-        pid_t pid;
-        int to, from; /* command pipe to it, answer pipe from it */
-};
-
-/* Fork a child running fn(key, in, out); its return value is the exit code.
- * The child never returns into Check. */
-static struct child fork_child(int (*fn)(key_t, int, int), key_t key) {
-        int a[2], b[2];
-        struct child c;
-        ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
-        ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
-        c.pid = fork();
-        ck_assert_int_ge(c.pid, 0);
-        if (c.pid == 0) {
-                close(a[1]);
-                close(b[0]);
-                _exit(fn(key, a[0], b[1]));
-        }
-        t_note_pid(c.pid); /* killed by the sweep if the test fails */
-        close(a[0]);
-        close(b[1]);
-        c.to = a[1];
-        c.from = b[0];
-        return c;
-}
-
-static int finish_child(struct child *c, int timeout_ms) {
-        int status = t_wait_child(c->pid, timeout_ms);
-        close(c->to);
-        close(c->from);
-        return t_exit_code(status);
-}
-
+/* A child's commands: one byte, or 0 after a minute or at EOF (the tests
+ * have long timed out by then). */
 static char cget(int fd) {
-        char c;
-        return read(fd, &c, 1) == 1 ? c : 0;
-}
-
-static void cput(int fd, char c) {
-        (void) !write(fd, &c, 1);
+        return t_get(fd, 60000);
 }
 
 /*
@@ -102,39 +55,41 @@ static void cput(int fd, char c) {
  * if refused with EPERM). It answers 'o' after opening, 'E' if that
  * failed (exit code: errno).
  */
-static int c_client(key_t key, int in, int out) {
+static int c_client(key_t key, int in, int out, void *arg) {
+        (void) arg;
         shbuf *sb = shbuf_open(key);
         if (!sb) {
                 int e = errno;
-                cput(out, 'E');
+                t_put(out, 'E');
                 return e;
         }
-        cput(out, 'o');
+        t_put(out, 'o');
         for (;;) {
                 char c = cget(in);
                 switch (c) {
                 case 'x':
                         _exit(0);
                 case 'w':
-                        cput(out, shbuf_write(sb, (const unsigned char *) "abc", 3) == 3 ? 'w' : 'E');
+                        t_put(out, shbuf_write(sb, (const unsigned char *) "abc", 3) == 3 ? 'w' : 'E');
                         break;
                 case 'c':
-                        cput(out, shbuf_is_connected(sb) == 1 ? '1' : '0');
+                        t_put(out, shbuf_is_connected(sb) == 1 ? '1' : '0');
                         break;
                 case 'U':
                         errno = 0;
-                        cput(out, shbuf_status_unlock(sb) == -1 && errno == EPERM ? 'P' : 'E');
+                        t_put(out, shbuf_status_unlock(sb) == -1 && errno == EPERM ? 'P' : 'E');
                         break;
                 default: /* 'f' or EOF */
                         shbuf_free(sb);
-                        cput(out, 'd');
+                        t_put(out, 'd');
                         return 0;
                 }
         }
 }
 
 /* Try to open once; the exit code is 0 on success, else errno. */
-static int c_try_open(key_t key, int in, int out) {
+static int c_try_open(key_t key, int in, int out, void *arg) {
+        (void) arg;
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return errno;
@@ -142,9 +97,9 @@ static int c_try_open(key_t key, int in, int out) {
         return 0;
 }
 
-static struct child start_client(key_t key) {
-        struct child c = fork_child(c_client, key);
-        char r = get(c.from, 5000);
+static struct t_child start_client(key_t key) {
+        struct t_child c = t_fork(c_client, key, NULL);
+        char r = t_get(c.from, 5000);
         ck_assert_msg(r == 'o', "the client could not open 0x%08x (%c)", (unsigned) key, r ? r : '?');
         return c;
 }
@@ -199,20 +154,20 @@ START_TEST(test_create_open_free) {
         ck_assert_uint_eq(st->write_count, 0);
 
         /* The client sees what the provider wrote, in another process. */
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         unsigned char buf[8];
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
         ck_assert_mem_eq(buf, "abc", 3);
         put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
 
         /* A client that left may be followed by a new one. */
         c = start_client(t_key(0));
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
 
         shbuf_free(sb);
         /* The provider's free removed the buffer. */
@@ -238,9 +193,9 @@ START_TEST(test_eexist) {
         unsigned char b[2];
         ck_assert_int_eq(shbuf_read(sb, b, 2), 2);
         ck_assert_mem_eq(b, "xy", 2);
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 
         /* Freed by the provider: the key can be used again. */
@@ -293,7 +248,7 @@ static void *unlock_thread(void *arg) {
 START_TEST(test_unlock_by_non_holder) {
         shbuf *sb = mk(0, 64);
         ASSERT_FAILS(shbuf_status_unlock(sb), EPERM);
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         ck_assert_int_eq(shbuf_status_lock(sb), 0);
         pthread_t t;
         void *refused;
@@ -301,12 +256,12 @@ START_TEST(test_unlock_by_non_holder) {
         pthread_join(t, &refused);
         ck_assert_ptr_eq(refused, (void *) 1);
         put(c.to, 'U');
-        ck_assert_int_eq(get(c.from, 5000), 'P');
+        ck_assert_int_eq(t_get(c.from, 5000), 'P');
         ck_assert_int_eq(shbuf_status_unlock(sb), 0);
         ASSERT_FAILS(shbuf_status_unlock(sb), EPERM);
         put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -379,12 +334,12 @@ START_TEST(test_key_zero_chooses) {
         ck_assert_int_ne(ka, (key_t) -1);
         ck_assert_int_ne(ka, kb);
 
-        struct child c = start_client(ka);
+        struct t_child c = start_client(ka);
         put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         ck_assert_int_eq(shbuf_is_empty(a), 0);
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(a);
         shbuf_free(b);
         ASSERT_NULL(shbuf_open(ka), ENOENT);
@@ -415,9 +370,9 @@ START_TEST(test_odd_sizes) {
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
 
         /* The client sees the same size. */
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         free(in);
         free(out);
         shbuf_free(sb);
@@ -926,35 +881,35 @@ END_TEST
 
 START_TEST(test_ebusy_second_client) {
         shbuf *sb = mk(0, 64);
-        struct child first = start_client(t_key(0));
+        struct t_child first = start_client(t_key(0));
 
-        struct child second = fork_child(c_try_open, t_key(0));
-        int code = finish_child(&second, 5000);
+        struct t_child second = t_fork(c_try_open, t_key(0), NULL);
+        int code = t_finish(&second, 5000);
         ck_assert_msg(code == EBUSY, "second client: exit %d (%s), expected EBUSY", code,
                       code > 0 ? strerror(code) : "?");
 
         /* Once the first leaves, another may come. */
         put(first.to, 'f');
-        ck_assert_int_eq(get(first.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&first, 5000), 0);
-        struct child third = fork_child(c_try_open, t_key(0));
-        ck_assert_int_eq(finish_child(&third, 5000), 0);
+        ck_assert_int_eq(t_get(first.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&first, 5000), 0);
+        struct t_child third = t_fork(c_try_open, t_key(0), NULL);
+        ck_assert_int_eq(t_finish(&third, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
 
 START_TEST(test_dead_client_does_not_block) {
         shbuf *sb = mk(0, 64);
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
         put(c.to, 'x');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         /* Died without shbuf_free(). */
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
-        struct child d = start_client(t_key(0));
+        struct t_child d = start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
         put(d.to, 'f');
-        ck_assert_int_eq(finish_child(&d, 5000), 0);
+        ck_assert_int_eq(t_finish(&d, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -962,13 +917,13 @@ END_TEST
 START_TEST(test_is_connected) {
         shbuf *sb = mk(0, 64);
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
         put(c.to, 'c');
-        ck_assert_int_eq(get(c.from, 5000), '1');
+        ck_assert_int_eq(t_get(c.from, 5000), '1');
         put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
         shbuf_free(sb);
 }
@@ -976,14 +931,15 @@ END_TEST
 
 /* Opens, looks at the status, says 'r', then must be woken by the provider's
  * shbuf_notify() and find "direct" in the ring. */
-static int c_wait_for_edit(key_t key, int in, int out) {
+static int c_wait_for_edit(key_t key, int in, int out, void *arg) {
+        (void) arg;
         unsigned char buf[16];
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return 10;
         if (shbuf_is_empty(sb) != 1)
                 return 11;
-        cput(out, 'r');
+        t_put(out, 'r');
         if (shbuf_wait_timeout(sb, 5000) < 0)
                 return 12;
         long n = shbuf_read(sb, buf, sizeof(buf));
@@ -993,8 +949,8 @@ static int c_wait_for_edit(key_t key, int in, int out) {
 
 START_TEST(test_status_lock_edit_notify) {
         shbuf *sb = mk(0, 64);
-        struct child c = fork_child(c_wait_for_edit, t_key(0));
-        ck_assert_int_eq(get(c.from, 5000), 'r');
+        struct t_child c = t_fork(c_wait_for_edit, t_key(0), NULL);
+        ck_assert_int_eq(t_get(c.from, 5000), 'r');
         /* Let it fall asleep first. */
         t_sleep_ms(100);
 
@@ -1004,7 +960,7 @@ START_TEST(test_status_lock_edit_notify) {
         st->length = 6;
         ck_assert_int_eq(shbuf_status_unlock(sb), 0);
         ck_assert_int_eq(shbuf_notify(sb), 0);
-        int code = finish_child(&c, 5000);
+        int code = t_finish(&c, 5000);
         ck_assert_msg(code == 0, "the client was not woken or saw wrong data (exit %d)", code);
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
         shbuf_free(sb);
@@ -1013,7 +969,7 @@ END_TEST
 
 START_TEST(test_wait_wakes_on_commit) {
         shbuf *sb = mk(0, 64);
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
 
         put(c.to, 'w');
@@ -1023,14 +979,14 @@ START_TEST(test_wait_wakes_on_commit) {
                 ck_assert_int_eq(shbuf_wait(sb), 0);
                 ck_assert_int_lt(t_now_ms() - t0, 5000);
         }
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         /* The client leaves: the next wait reports it. */
         put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
         unsigned char buf[4];
         ck_assert_int_eq(shbuf_read(sb, buf, 4), 3);
         ASSERT_FAILS(shbuf_wait_timeout(sb, 2000), EPIPE);
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -1100,7 +1056,7 @@ static int slow_peer(key_t key, int in, int out, bool reading) {
         unsigned char *p = !sb ? NULL : reading ? shbuf_get_read_pointer(sb, &l) : shbuf_get_write_pointer(sb, &l);
         if (!p || l == 0)
                 return 10;
-        cput(out, 'g');
+        t_put(out, 'g');
         int delay_ms = (unsigned char) cget(in);
         t_sleep_ms(delay_ms);
         if (!reading)
@@ -1111,11 +1067,13 @@ static int slow_peer(key_t key, int in, int out, bool reading) {
         return 0;
 }
 
-static int c_slow_writer(key_t key, int in, int out) {
+static int c_slow_writer(key_t key, int in, int out, void *arg) {
+        (void) arg;
         return slow_peer(key, in, out, false);
 }
 
-static int c_slow_reader(key_t key, int in, int out) {
+static int c_slow_reader(key_t key, int in, int out, void *arg) {
+        (void) arg;
         return slow_peer(key, in, out, true);
 }
 
@@ -1135,12 +1093,12 @@ typedef unsigned char *(*look_fn)(shbuf *, unsigned long *);
  * select descriptor and shbuf_post_select() after every look that found
  * nothing.
  */
-static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms, bool use_poll, look_fn look) {
+static struct wait_cost wait_for_commit(shbuf *sb, struct t_child *c, int delay_ms, bool use_poll, look_fn look) {
         struct rusage r0, r1;
         struct wait_cost w;
         unsigned long l = 0;
 
-        ck_assert_int_eq(get(c->from, 5000), 'g');
+        ck_assert_int_eq(t_get(c->from, 5000), 'g');
         /* Seen before the clock starts: the client's arrival. A look that
          * found nothing would spin for the commit it waits for already. */
         if (!use_poll)
@@ -1202,11 +1160,11 @@ static struct wait_cost wait_for_slow_peer(struct slow_peer_case k) {
         }
         if (k.use_poll)
                 ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
-        struct child c = fork_child(k.writing ? c_slow_reader : c_slow_writer, t_key(0));
+        struct t_child c = t_fork(k.writing ? c_slow_reader : c_slow_writer, t_key(0), NULL);
         struct wait_cost w = wait_for_commit(sb, &c, k.delay_ms, k.use_poll,
                                              k.writing ? shbuf_get_write_pointer : shbuf_get_read_pointer);
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
         return w;
 }
@@ -1278,7 +1236,7 @@ START_TEST(test_wait_timeout) {
         ASSERT_FAILS(shbuf_wait_timeout(sb, 0), ETIMEDOUT);
 
         /* Also with a live, idle peer. */
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
         /* The client's arrival may count as news once. */
         (void) shbuf_wait_timeout(sb, 0);
@@ -1288,7 +1246,7 @@ START_TEST(test_wait_timeout) {
         ck_assert_int_ge(took, 290);
         ck_assert_int_lt(took, 2000);
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -1307,7 +1265,7 @@ START_TEST(test_select_fd) {
         ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
         ck_assert_int_ne(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
 
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         /* The client's arrival may have made it readable: drain. */
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 200) > 0)
@@ -1315,7 +1273,7 @@ START_TEST(test_select_fd) {
         ck_assert_int_eq(poll(&p, 1, 100), 0);
 
         put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         ck_assert_int_eq(poll(&p, 1, 3000), 1);
         ck_assert_int_ne(p.revents & POLLIN, 0);
         ck_assert_int_eq(shbuf_post_select(sb), 0);
@@ -1324,14 +1282,14 @@ START_TEST(test_select_fd) {
 
         /* A second cycle works the same. */
         put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         ck_assert_int_eq(poll(&p, 1, 3000), 1);
         ck_assert_int_eq(shbuf_post_select(sb), 0);
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
 
         /* The peer goes away: readable, and post_select says EPIPE. */
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         int64_t t0 = t_now_ms();
         int n = 0;
         while (n == 0 && t_now_ms() - t0 < 3000) {
@@ -1578,7 +1536,7 @@ START_TEST(test_list_inspect) {
         ck_assert_uint_eq(info.mode & 0777, 0600);
         ck_assert_uint_eq(info.uid, getuid());
 
-        struct child c = start_client(t_key(0));
+        struct t_child c = start_client(t_key(0));
         ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
         ck_assert_int_eq(info.key, t_key(0));
         ck_assert_str_eq(info.backend, t_backend());
@@ -1590,7 +1548,7 @@ START_TEST(test_list_inspect) {
                 if (strcmp(*b, t_backend()) != 0)
                         ASSERT_FAILS(shbuf_inspect(t_key(0), *b, &info), ENOENT);
         put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
         ck_assert_int_eq(info.client_attached, 0);
 
@@ -1601,7 +1559,8 @@ START_TEST(test_list_inspect) {
 END_TEST
 
 /* A provider that dies without shbuf_free(). */
-static int c_crashing_provider(key_t key, int in, int out) {
+static int c_crashing_provider(key_t key, int in, int out, void *arg) {
+        (void) arg;
         shbuf *sb = t_create(key, 256);
         if (!sb)
                 return 1;
@@ -1613,8 +1572,8 @@ START_TEST(test_remove_and_gc) {
         shbuf_info info, *list = NULL;
         size_t n = 0;
 
-        struct child c = fork_child(c_crashing_provider, stale);
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        struct t_child c = t_fork(c_crashing_provider, stale, NULL);
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         ck_assert_int_eq(shbuf_inspect(stale, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 0);
 

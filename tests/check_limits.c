@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 extern char **environ;
 
@@ -73,7 +73,7 @@ static int p_nobody(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return errno;
-        r_put(out, 'o');
+        t_put(out, 'o');
         if (shbuf_write(sb, (const unsigned char *) "ping", 4) != 4)
                 return 101;
         int64_t deadline = t_now_ms() + 10000;
@@ -112,8 +112,8 @@ START_TEST(test_permissions) {
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
         assert_modes(key, 0600);
 
-        struct r_child c = r_fork(p_nobody, key, NULL);
-        int code = r_finish(&c, 10000);
+        struct t_child c = t_fork(p_nobody, key, NULL);
+        int code = t_finish(&c, 10000);
         ck_assert_msg(code == EACCES, "uid %d opened a 0600 buffer: %s", NOBODY,
                       code == 0  ? "it worked"
                       : code > 0 ? strerror(code)
@@ -121,11 +121,11 @@ START_TEST(test_permissions) {
 
         ck_assert_int_eq(shbuf_access(sb, 0666), 0);
         assert_modes(key, 0666);
-        c = r_fork(p_nobody, key, NULL);
+        c = t_fork(p_nobody, key, NULL);
         ck_assert_int_gt(c.pid, 0);
-        char r = r_get(c.from, 10000);
+        char r = t_get(c.from, 10000);
         if (r != 'o') {
-                code = r_finish(&c, 5000);
+                code = t_finish(&c, 5000);
                 ck_abort_msg("uid %d could not open after shbuf_access(0666): %s", NOBODY,
                              code > 0 && code < 100 ? strerror(code) : "failed");
         }
@@ -147,7 +147,7 @@ START_TEST(test_permissions) {
         while ((put = shbuf_write(sb, (const unsigned char *) "pong", 4)) == 0 && t_now_ms() < deadline)
                 (void) shbuf_wait_timeout(sb, 500);
         ck_assert_int_eq(put, 4);
-        code = r_finish(&c, 10000);
+        code = t_finish(&c, 10000);
         ck_assert_msg(code == 0, "the other user's side failed (%d)", code);
         shbuf_free(sb);
         char desc[512];
@@ -180,7 +180,7 @@ START_TEST(test_too_big) {
         if (is_sysv() && shmmax > 0 && shmmax < (1UL << 40))
                 sizes[n++] = shmmax + 1;
         const bool overcommit = read_ulong("/proc/sys/vm/overcommit_memory") == 1;
-        const int fds = r_fd_count();
+        const int fds = t_fd_count();
 
         for (int i = 0; i < n; i++) {
                 errno = 0;
@@ -203,7 +203,7 @@ START_TEST(test_too_big) {
                 ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "size %lu left: %s",
                               sizes[i], desc);
         }
-        ck_assert_int_eq(r_fd_count(), fds);
+        ck_assert_int_eq(t_fd_count(), fds);
         /* The key is still free. */
         shbuf *sb = t_create(key, 64);
         ck_assert_msg(sb != NULL, "shbuf_create after the failures: %s", strerror(errno));
@@ -235,13 +235,13 @@ static void one_cycle(key_t key, unsigned long i) {
 }
 
 START_TEST(test_no_leaks) {
-        const unsigned long cycles = r_env_u64("SHBUF_LEAK_CYCLES", r_sanitized() ? 2000 : 10000);
+        const unsigned long cycles = t_env_u64("SHBUF_LEAK_CYCLES", t_sanitized() ? 2000 : 10000);
         const key_t key = t_key(0);
         t_note_key(key);
         /* Let the C library set up whatever it keeps for good. */
         for (unsigned long i = 0; i < 50; i++)
                 one_cycle(key, i);
-        const int fds = r_fd_count();
+        const int fds = t_fd_count();
         const size_t heap = mallinfo2().uordblks;
         const int64_t t0 = t_now_ms();
         for (unsigned long i = 0; i < cycles; i++)
@@ -250,11 +250,11 @@ START_TEST(test_no_leaks) {
         const long grown = (long) mallinfo2().uordblks - (long) heap;
         fprintf(stderr, "%s: %lu create/open/free cycles in %lld ms, heap %+ld bytes\n", t_backend(), cycles,
                 (long long) took, grown);
-        ck_assert_int_eq(r_fd_count(), fds);
+        ck_assert_int_eq(t_fd_count(), fds);
         char desc[512];
         ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
         /* The sanitizers' allocator is not malloc's: LeakSanitizer checks at exit instead. */
-        if (!r_sanitized())
+        if (!t_sanitized())
                 ck_assert_msg(grown < 64 * 1024, "the heap grew by %ld bytes over %lu cycles", grown,
                               cycles);
 }

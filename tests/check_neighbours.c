@@ -48,7 +48,7 @@
 
 #include "layout.h"
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 #define RING 4096
 #define BIG_RING (1024 * 1024) /* the size of the creates that are stopped */
@@ -75,7 +75,7 @@ static int stop_fd = -1; /* says 'p' there, then waits to be killed */
 static void maybe_stop(enum stop here) {
         if (stop_at != here)
                 return;
-        r_put(stop_fd, 'p');
+        t_put(stop_fd, 'p');
         for (;;)
                 pause();
 }
@@ -278,10 +278,10 @@ START_TEST(test_forged_data_segment) {
                 return;
         const key_t key = t_key(10);
         int victim = victim_segment();
-        struct r_child c = r_fork(p_forge_data, key, (void *) (intptr_t) victim);
+        struct t_child c = t_fork(p_forge_data, key, (void *) (intptr_t) victim);
         int32_t forger_data = -1;
-        int got = r_get_n(c.from, &forger_data, sizeof(forger_data), 10000);
-        int code = r_finish(&c, 10000);
+        int got = t_get_n(c.from, &forger_data, sizeof(forger_data), 10000);
+        int code = t_finish(&c, 10000);
         /* Its own data segment, which the forged block no longer names. */
         if (forger_data >= 0)
                 shmctl(forger_data, IPC_RMID, NULL);
@@ -341,8 +341,8 @@ static int p_forge_ipc(key_t key, int in, int out, void *arg) {
         ids_in(forged)->sem_id = f->sem_id;
         ids_in(forged)->msg_id = f->msg_id;
         shmdt(forged);
-        r_put(out, 'r');
-        if (r_get(in, 30000) != 'q')
+        t_put(out, 'r');
+        if (t_get(in, 30000) != 'q')
                 return 103;
         shbuf_free(sb);
         return 0;
@@ -377,16 +377,16 @@ START_TEST(test_forged_sem_and_queue) {
         f.msg_id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
         ck_assert_int_ge(f.sem_id, 0);
         ck_assert_int_ge(f.msg_id, 0);
-        struct r_child c = r_fork(p_forge_ipc, key, &f);
-        bool ready = r_get(c.from, 10000) == 'r';
+        struct t_child c = t_fork(p_forge_ipc, key, &f);
+        bool ready = t_get(c.from, 10000) == 'r';
 
         shbuf *sb = ready ? shbuf_open(key) : NULL;
         int open_errno = errno;
         shbuf_free(sb);
         int removed = ready ? shbuf_remove(key, NULL) : -1;
         bool sem_kept = sem_exists(f.sem_id), msg_kept = msg_exists(f.msg_id);
-        r_put(c.to, 'q');
-        int code = r_finish(&c, 10000);
+        t_put(c.to, 'q');
+        int code = t_finish(&c, 10000);
         semctl(f.sem_id, 0, IPC_RMID);
         msgctl(f.msg_id, IPC_RMID, NULL);
 
@@ -449,8 +449,8 @@ START_TEST(test_planted_fifo) {
         ck_assert_ptr_nonnull(t_desc_of("posix")->object_name(key, T_CONTROL, -1, name, sizeof(name)));
         snprintf(path, sizeof(path), "%s%s", t_desc_of("posix")->files, name);
         ck_assert_int_eq(mkfifo(path, 0600), 0);
-        struct r_child c = r_fork(p_look_at_fifo, key, NULL);
-        int code = r_finish(&c, 10000);
+        struct t_child c = t_fork(p_look_at_fifo, key, NULL);
+        int code = t_finish(&c, 10000);
         struct stat st;
         bool still_fifo = lstat(path, &st) == 0 && S_ISFIFO(st.st_mode);
         /* Let whoever still waits for a writer go (another program's
@@ -604,11 +604,11 @@ START_TEST(test_creator_cut_short) {
         const enum stop where = stops[is_sysv()][_i / 2];
         const bool by_rm = _i % 2;
         const key_t key = t_key(40 + _i);
-        struct r_child c = r_fork(p_creator, key, (void *) (intptr_t) where);
+        struct t_child c = t_fork(p_creator, key, (void *) (intptr_t) where);
         const pid_t creator = c.pid;
         ck_assert_int_gt(creator, 0);
-        if (r_get(c.from, 10000) != 'p') {
-                int code = r_finish(&c, 5000);
+        if (t_get(c.from, 10000) != 'p') {
+                int code = t_finish(&c, 5000);
                 ck_abort_msg("the creator did not reach its stop (%d)", code);
         }
 
@@ -626,7 +626,7 @@ START_TEST(test_creator_cut_short) {
         ck_assert_msg(sb == NULL, "a second buffer was made under a key being created");
 
         kill(creator, SIGKILL);
-        r_finish(&c, 5000);
+        t_finish(&c, 5000);
         ck_assert_int_eq(other_state(key, &o), SHBUF_OTHER_HALF_CREATED);
         ck_assert_int_eq(o.creator_pid, creator);
         shbuf_info info;

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 #define FLOOD 20000
 
@@ -47,15 +47,15 @@ static int p_client(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return 10;
-        r_put(out, 'o');
+        t_put(out, 'o');
         for (;;) {
-                char c = r_get(in, 60000);
+                char c = t_get(in, 60000);
                 switch (c) {
                 case 'n':
                         for (int i = 0; i < FLOOD; i++)
                                 if (shbuf_notify(sb) < 0)
                                         return 11;
-                        r_put(out, 'n');
+                        t_put(out, 'n');
                         break;
                 case 'r': {
                         unsigned char buf[8];
@@ -64,7 +64,7 @@ static int p_client(key_t key, int in, int out, void *arg) {
                         while ((n = shbuf_read(sb, buf, sizeof(buf))) == 0 && t_now_ms() < until)
                                 if (shbuf_wait_timeout(sb, 5000) < 0 && errno != ETIMEDOUT)
                                         return 12;
-                        r_put(out, n == 1 ? (char) buf[0] : 'E');
+                        t_put(out, n == 1 ? (char) buf[0] : 'E');
                         break;
                 }
                 case 'z':
@@ -78,7 +78,7 @@ static int p_client(key_t key, int in, int out, void *arg) {
 }
 
 /* What follows a flood, or a filled channel: everything still works. */
-static void everything_still_works(shbuf *sb, struct r_child *c) {
+static void everything_still_works(shbuf *sb, struct t_child *c) {
         /* The news is taken once; then a timed wait times out, on time. */
         (void) shbuf_wait_timeout(sb, 0);
         int64_t t0 = t_now_ms();
@@ -89,13 +89,13 @@ static void everything_still_works(shbuf *sb, struct r_child *c) {
         ck_assert_msg(took >= 250 && took < 2000, "a 300 ms wait took %lld ms", (long long) took);
 
         /* The other direction's wake-up arrives. */
-        r_put(c->to, 'r');
+        t_put(c->to, 'r');
         t_sleep_ms(50);
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "x", 1), 1);
-        ck_assert_int_eq(r_get(c->from, 3000), 'x');
+        ck_assert_int_eq(t_get(c->from, 3000), 'x');
 
         /* The peer's death ends a wait, promptly. */
-        r_put(c->to, 'z');
+        t_put(c->to, 'z');
         t_sleep_ms(50);
         kill(c->pid, SIGKILL);
         t0 = t_now_ms();
@@ -104,7 +104,7 @@ static void everything_still_works(shbuf *sb, struct r_child *c) {
         err = errno;
         ck_assert_msg(r == -1 && err == EPIPE, "wait after the peer's death: %d (%s)", r, strerror(err));
         ck_assert_int_lt(t_now_ms() - t0, 1000);
-        r_finish(c, 5000);
+        t_finish(c, 5000);
         t0 = t_now_ms();
         shbuf_free(sb);
         ck_assert_int_lt(t_now_ms() - t0, 1000);
@@ -114,13 +114,13 @@ START_TEST(test_notify_flood) {
         const key_t key = t_key(0);
         shbuf *sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(sb);
-        struct r_child c = r_fork(p_client, key, NULL);
-        ck_assert_int_eq(r_get(c.from, 5000), 'o');
+        struct t_child c = t_fork(p_client, key, NULL);
+        ck_assert_int_eq(t_get(c.from, 5000), 'o');
         /* The provider sleeps once, then never again while the flood lasts. */
         (void) shbuf_wait_timeout(sb, 50);
         (void) shbuf_wait_timeout(sb, 50);
-        r_put(c.to, 'n');
-        ck_assert_int_eq(r_get(c.from, 30000), 'n');
+        t_put(c.to, 'n');
+        ck_assert_int_eq(t_get(c.from, 30000), 'n');
         long q = queued(key, 0);
         ck_assert_msg(q >= 0 && q <= 2, "%d notifies left %ld wake-ups queued", FLOOD, q);
         everything_still_works(sb, &c);
@@ -131,8 +131,8 @@ START_TEST(test_channel_filled_by_a_stranger) {
         const key_t key = t_key(0);
         shbuf *sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(sb);
-        struct r_child c = r_fork(p_client, key, NULL);
-        ck_assert_int_eq(r_get(c.from, 5000), 'o');
+        struct t_child c = t_fork(p_client, key, NULL);
+        ck_assert_int_eq(t_get(c.from, 5000), 'o');
         int n = fill_channel(key, 0);
         ck_assert_msg(n > 0, "could not fill the channel (%d)", n);
         fprintf(stderr, "%s: %d messages of a stranger fill the channel\n", t_backend(), n);

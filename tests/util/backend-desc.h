@@ -99,6 +99,12 @@ struct t_backend_desc {
         const char *files;
 };
 
+/* The backend under test: SHBUF_BACKEND, or the build default. */
+const char *t_backend(void);
+
+/* Whether a backend is compiled in. */
+bool t_have_backend(const char *name);
+
 /* The descriptions of the compiled backends, NULL-terminated. */
 const struct t_backend_desc *const *t_descs(void);
 

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test-util.h"
+#include "keys.h"
+#include "libshbuf/shbuf.h"
 
 /* backend-list.h, made by the build: T_BACKEND(name) for each compiled backend. */
 #define T_BACKEND(b) extern const struct t_backend_desc t_backend_##b;
@@ -26,6 +27,18 @@ static const struct t_backend_desc *const table[] = {
 #undef T_BACKEND
         NULL,
 };
+
+const char *t_backend(void) {
+        const char *e = getenv("SHBUF_BACKEND");
+        return e && *e ? e : shbuf_default_backend();
+}
+
+bool t_have_backend(const char *name) {
+        for (const char *const *b = shbuf_backends(); *b; b++)
+                if (strcmp(*b, name) == 0)
+                        return true;
+        return false;
+}
 
 const struct t_backend_desc *const *t_descs(void) {
         return table;

@@ -1,25 +1,23 @@
 /*
- * Helpers shared by the test programs. See test-util.h.
+ * Keys and leftovers. See keys.h.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "test-util.h"
-
-#include "backend-desc.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "backend-desc.h"
+#include "peer.h"
 
 #define MAX_PIDS 4096
 #define MAX_KEYS 4096
@@ -96,18 +94,6 @@ key_t t_key(unsigned n) {
         return t_key_of(getpid(), n);
 }
 
-const char *t_backend(void) {
-        const char *e = getenv("SHBUF_BACKEND");
-        return e && *e ? e : shbuf_default_backend();
-}
-
-bool t_have_backend(const char *name) {
-        for (const char *const *b = shbuf_backends(); *b; b++)
-                if (strcmp(*b, name) == 0)
-                        return true;
-        return false;
-}
-
 shbuf *t_create(key_t key, unsigned long size) {
         if (logged_pid != getpid()) {
                 logged_pid = getpid();
@@ -123,22 +109,6 @@ shbuf *t_create(key_t key, unsigned long size) {
 }
 
 /* ---- the sweep ---------------------------------------------------------- */
-
-bool t_pid_dead(pid_t pid) {
-        char path[64], buf[512];
-        if (kill(pid, 0) < 0 && errno == ESRCH)
-                return true;
-        snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return true;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        /* "pid (comm) S ...": comm may contain anything, so look after the last ')'. */
-        const char *p = strrchr(buf, ')');
-        return p && (p[2] == 'Z' || p[2] == 'X');
-}
 
 static bool is_helper(pid_t pid) {
         char path[64], exe[4096];
@@ -210,149 +180,7 @@ int t_sweep(void) {
         return found;
 }
 
-/* ---- time and processes ------------------------------------------------- */
-
-int64_t t_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void t_sleep_ms(int ms) {
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-void t_block_other_handlers(int keep, sigset_t *old) {
-        sigset_t set;
-        sigemptyset(&set);
-        for (int sig = 1; sig < NSIG; sig++) {
-                struct sigaction sa;
-                if (sig == keep || sigaction(sig, NULL, &sa) < 0)
-                        continue;
-                bool caught = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
-                if (caught && !(sa.sa_flags & SA_RESTART))
-                        sigaddset(&set, sig);
-        }
-        pthread_sigmask(SIG_BLOCK, &set, old);
-}
-
-int t_wait_child(pid_t pid, int timeout_ms) {
-        int64_t deadline = t_now_ms() + timeout_ms;
-        int status;
-
-        for (;;) {
-                pid_t r = waitpid(pid, &status, WNOHANG);
-                if (r == pid)
-                        return status;
-                if (r < 0 && errno != EINTR)
-                        return -1;
-                if (t_now_ms() >= deadline) {
-                        kill(pid, SIGKILL);
-                        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                                ;
-                        return -1;
-                }
-                t_sleep_ms(2);
-        }
-}
-
-int t_exit_code(int status) {
-        if (status == -1 || !WIFEXITED(status))
-                return -1;
-        return WEXITSTATUS(status);
-}
-
-/* ---- the byte stream ------------------------------------------------------ */
-
-void t_stream_init(struct t_stream *s, uint64_t seed) {
-        s->state = seed ? seed : 0x9E3779B97F4A7C15u;
-        s->left = 0;
-        s->word = 0;
-}
-
-static uint64_t next_word(uint64_t *x) {
-        *x ^= *x >> 12;
-        *x ^= *x << 25;
-        *x ^= *x >> 27;
-        return *x * 0x2545F4914F6CDD1Du;
-}
-
-void t_stream_fill(struct t_stream *s, unsigned char *buf, size_t n) {
-        size_t i = 0;
-
-        /* Bytes left over from the last word, then whole words, then a tail:
-         * the stream is the same however it is cut into pieces. */
-        while (i < n && s->left > 0) {
-                buf[i++] = (unsigned char) s->word;
-                s->word >>= 8;
-                s->left--;
-        }
-        while (n - i >= 8) {
-                uint64_t w = next_word(&s->state);
-                for (int b = 0; b < 8; b++)
-                        buf[i + (size_t) b] = (unsigned char) (w >> (8 * b));
-                i += 8;
-        }
-        if (i < n) {
-                s->word = next_word(&s->state);
-                s->left = 8;
-                while (i < n) {
-                        buf[i++] = (unsigned char) s->word;
-                        s->word >>= 8;
-                        s->left--;
-                }
-        }
-}
-
-uint64_t t_rand64(uint64_t *state) {
-        if (*state == 0)
-                *state = 0x2545F4914F6CDD1Du;
-        return next_word(state);
-}
-
-int t_write_all(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return -1;
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
-int t_read_line(int fd, char *buf, size_t n, int timeout_ms) {
-        size_t used = 0;
-        int64_t deadline = t_now_ms() + timeout_ms;
-
-        while (used + 1 < n) {
-                int64_t left = deadline - t_now_ms();
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                if (left <= 0)
-                        return -1;
-                int r = poll(&p, 1, (int) left);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
-                        return -1;
-                ssize_t got = read(fd, buf + used, 1);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got <= 0)
-                        return -1;
-                if (buf[used] == '\n') {
-                        buf[used] = 0;
-                        return 0;
-                }
-                used++;
-        }
-        return -1;
-}
+/* ---- what the library lists ------------------------------------------- */
 
 /* Whether key is among the n buffers of list, which is freed. */
 static int key_among(shbuf_info *list, size_t n, key_t key) {

@@ -1,7 +1,8 @@
 /*
  * The SysV backend as the system's own tools see it: ipcs(1) shows a buffer
  * under its key, ipcrm(1) under a running pair gives errors, not crashes or
- * hangs, and a killed provider wakes its client with EPIPE within a second.
+ * hangs, and a killed provider wakes its client with EPIPE within a second;
+ * and SysV objects of other programs under a buffer's key are left alone.
  * Runs only where the SysV backend is compiled in, with SHBUF_BACKEND=sysv.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
+#include "client.h"
 #include "test-util.h"
 
 extern char **environ;
@@ -368,6 +370,92 @@ START_TEST(test_provider_killed) {
 }
 END_TEST
 
+/* ---- foreign SysV objects under a key ------------------------------------------ */
+
+static size_t control_size(void) {
+        /* Ask the kernel what size a SysV control segment has. */
+        shbuf_options o = {.backend = "sysv"};
+        shbuf *sb = shbuf_create_with(t_key(9), 16, &o);
+        struct shmid_ds ds;
+        ck_assert_msg(sb != NULL, "shbuf_create_with(sysv): %s", strerror(errno));
+        int id = shmget(t_key(9), 0, 0);
+        ck_assert_int_ge(id, 0);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
+        shbuf_free(sb);
+        return ds.shm_segsz;
+}
+
+/* A segment of another program under the key: every backend (the loop's
+ * _i-th, for creating) must leave it alone. */
+START_TEST(test_eproto_foreign_segment) {
+        setenv("SHBUF_BACKEND", t_descs()[_i]->name, 1);
+        const size_t csize = control_size();
+        const size_t sizes[] = {csize, csize * 2, 100, 0};
+        const key_t key = t_key(1);
+
+        for (int v = 0; v < 4; v++) {
+                size_t size = sizes[v] ? sizes[v] : csize;
+                int id = shmget(key, size, IPC_CREAT | IPC_EXCL | 0600);
+                ck_assert_msg(id >= 0, "shmget: %s", strerror(errno));
+                unsigned char *p = shmat(id, NULL, 0);
+                ck_assert_ptr_ne(p, (void *) -1);
+                /* Variant 3: all zeros, like a fresh segment of another program. */
+                for (size_t i = 0; i < size; i++)
+                        p[i] = sizes[v] ? (unsigned char) (i * 13 + 5) : 0;
+                unsigned char *copy = malloc(size);
+                ck_assert_ptr_nonnull(copy);
+                memcpy(copy, p, size);
+                ck_assert_int_eq(shmdt(p), 0);
+
+                ASSERT_NULL(shbuf_open(key), EPROTO);
+                ASSERT_NULL(t_create(key, 4096), EEXIST);
+                shbuf_info info;
+                ASSERT_FAILS(shbuf_inspect(key, NULL, &info), EPROTO);
+                ASSERT_FAILS(shbuf_remove(key, NULL), EPROTO);
+                ck_assert_int_eq(t_gc_removes(key), 0);
+                ck_assert_int_eq(t_lists(key), 0);
+
+                /* Still there, same id, same size, same bytes, unattached. */
+                struct shmid_ds ds;
+                ck_assert_int_eq(shmget(key, 0, 0), id);
+                ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
+                ck_assert_uint_eq(ds.shm_segsz, size);
+                ck_assert_uint_eq(ds.shm_nattch, 0);
+                ck_assert_int_eq(ds.shm_perm.mode & 0777, 0600);
+                p = shmat(id, NULL, SHM_RDONLY);
+                ck_assert_ptr_ne(p, (void *) -1);
+                ck_assert_mem_eq(p, copy, size);
+                shmdt(p);
+                free(copy);
+                /* Nothing else was made under the key either. */
+                ck_assert_int_eq(semget(key, 0, 0), -1);
+                ck_assert_int_eq(msgget(key, 0), -1);
+                ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
+        }
+}
+END_TEST
+
+START_TEST(test_foreign_sem_and_queue) {
+        const key_t key = t_key(1);
+
+        int sem = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+        ck_assert_int_ge(sem, 0);
+        ASSERT_NULL(t_create(key, 64), EEXIST);
+        ck_assert_int_eq(semget(key, 0, 0), sem);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(msgget(key, 0), -1);
+        ck_assert_int_eq(semctl(sem, 0, IPC_RMID), 0);
+
+        int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+        ck_assert_int_ge(q, 0);
+        ASSERT_NULL(t_create(key, 64), EEXIST);
+        ck_assert_int_eq(msgget(key, 0), q);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(semget(key, 0, 0), -1);
+        ck_assert_int_eq(msgctl(q, IPC_RMID, NULL), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("ipcs");
         TCase *tc = t_case(s, "sysv", 20);
@@ -380,6 +468,13 @@ int main(void) {
         tcase_add_test(tc, test_ipcrm_blocked_client);
         tcase_add_test(tc, test_ipcrm_then_wait);
         tcase_add_test(tc, test_provider_killed);
+
+        tc = t_case(s, "foreign", 20);
+        int nbackends = 0;
+        while (t_descs()[nbackends])
+                nbackends++;
+        tcase_add_loop_test(tc, test_eproto_foreign_segment, 0, nbackends);
+        tcase_add_test(tc, test_foreign_sem_and_queue);
 
         return t_run(s, "check_ipcs");
 }

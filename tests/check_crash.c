@@ -1,5 +1,5 @@
 /*
- * Crashed peers and removed objects (issue 6, "Crashes and removal"):
+ * Crashed peers and removed objects:
  *
  *   - a peer killed with SIGKILL while this side is blocked in shbuf_wait(),
  *     in poll() on the select descriptor, or waiting for the status lock the

@@ -1,8 +1,8 @@
 /*
- * A hostile peer (issue 6, "Hostile or corrupted peer"): a process maps the
- * control block directly and keeps writing random values into the private
- * header and the status block, while this process runs every API call in a
- * loop. Nothing may crash or touch memory outside the mappings (this test
+ * A hostile or corrupted peer: a process maps the control block directly
+ * and keeps writing random values into the private header and the status
+ * block, while this process runs every API call in a loop. Nothing may
+ * crash or touch memory outside the mappings (this test
  * matters most under AddressSanitizer: every buffer handed to the library
  * has exactly the size given), calls fail only with EPROTO (or the errors
  * documented for the call) and the run ends in bounded time.

@@ -1,5 +1,5 @@
 /*
- * Permissions, limits, leaks and foreign objects (issue 6):
+ * Permissions, limits, leaks and foreign objects:
  *
  *   - new objects are 0600, every one of them; a process of another user
  *     (a child that drops to uid/gid 65534) gets EACCES, and after

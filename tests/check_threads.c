@@ -1,5 +1,5 @@
 /*
- * Signals and threads (issue 6):
+ * Signals and threads:
  *
  *   - EINTR: a signal whose handler was installed without SA_RESTART,
  *     delivered to the process while it is blocked in shbuf_wait(),

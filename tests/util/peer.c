@@ -66,10 +66,10 @@ char t_get(int fd, int timeout_ms) {
         return t_get_n(fd, &c, 1, timeout_ms) == 0 ? c : 0;
 }
 
-int t_get_n(int fd, void *buf, size_t n, int timeout_ms) {
-        int64_t deadline = t_now_ms() + timeout_ms;
-        size_t got = 0;
-        while (got < n) {
+/* Up to n bytes from fd, once something is there, before deadline (ms on
+ * the monotonic clock); how many, or -1 on timeout, EOF or error. */
+static ssize_t read_by(int fd, void *buf, size_t n, int64_t deadline) {
+        for (;;) {
                 int64_t left = deadline - t_now_ms();
                 struct pollfd p = {.fd = fd, .events = POLLIN};
                 if (left <= 0)
@@ -79,10 +79,19 @@ int t_get_n(int fd, void *buf, size_t n, int timeout_ms) {
                         continue;
                 if (r <= 0)
                         return -1;
-                ssize_t k = read(fd, (char *) buf + got, n - got);
+                ssize_t k = read(fd, buf, n);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k <= 0)
+                return k <= 0 ? -1 : k;
+        }
+}
+
+int t_get_n(int fd, void *buf, size_t n, int timeout_ms) {
+        int64_t deadline = t_now_ms() + timeout_ms;
+        size_t got = 0;
+        while (got < n) {
+                ssize_t k = read_by(fd, (char *) buf + got, n - got, deadline);
+                if (k < 0)
                         return -1;
                 got += (size_t) k;
         }
@@ -187,30 +196,15 @@ int t_write_all(int fd, const void *buf, size_t n) {
 }
 
 int t_read_line(int fd, char *buf, size_t n, int timeout_ms) {
-        size_t used = 0;
         int64_t deadline = t_now_ms() + timeout_ms;
 
-        while (used + 1 < n) {
-                int64_t left = deadline - t_now_ms();
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                if (left <= 0)
-                        return -1;
-                int r = poll(&p, 1, (int) left);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
-                        return -1;
-                ssize_t got = read(fd, buf + used, 1);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got <= 0)
+        for (size_t used = 0; used + 1 < n; used++) {
+                if (read_by(fd, buf + used, 1, deadline) < 0)
                         return -1;
                 if (buf[used] == '\n') {
                         buf[used] = 0;
                         return 0;
                 }
-                used++;
         }
         return -1;
 }
-

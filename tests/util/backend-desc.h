@@ -146,6 +146,7 @@ struct t_owners {
         size_t nkeys;
         const pid_t *pids;
         size_t npids;
+        bool private_only; /* of pids, only the IPC_PRIVATE segments, not the key ranges */
 };
 
 /* Whether o belongs to w. */

@@ -167,7 +167,8 @@ bool t_owned(const struct t_owners *w, const struct t_object *o) {
         for (size_t i = 0; i < w->npids; i++) {
                 if (o->key == 0 && o->creator != 0 && o->creator == w->pids[i])
                         return true;
-                if (o->key != 0 && t_key_of(w->pids[i], 0) == (key_t) ((uint32_t) o->key & ~0xffu))
+                if (!w->private_only && o->key != 0 &&
+                    t_key_of(w->pids[i], 0) == (key_t) ((uint32_t) o->key & ~0xffu))
                         return true;
         }
         return false;
@@ -236,7 +237,7 @@ int t_sweep_owned(const struct t_owners *w, bool remove, const char *prefix, FIL
                         continue;
                 for (size_t i = 0; i < w->nkeys; i++)
                         (*d)->probe(w->keys[i], ownedof, &f);
-                for (size_t i = 0; i < w->npids; i++)
+                for (size_t i = 0; i < w->npids && !w->private_only; i++)
                         for (unsigned n = 0; n < 256; n++)
                                 (*d)->probe(t_key_of(w->pids[i], n), ownedof, &f);
         }

@@ -5,11 +5,15 @@
  *   shbuf-test-objects range            list every object in the test key range
  *   shbuf-test-objects leaks LOG        list the objects of the tests in LOG
  *   shbuf-test-objects leaks LOG -r     and remove them
+ *   shbuf-test-objects key KEY [PID]    list the objects of the buffer under KEY
+ *                                       (and the IPC_PRIVATE segments PID made)
+ *   shbuf-test-objects key KEY [PID] -r and remove them
  *
  * LOG holds "pid N" (a test process that made IPC objects) and "key N" (a
  * key the library chose) lines. The objects of the tests are those under a
  * logged key, in the key range of a logged pid that has exited, and
- * IPC_PRIVATE segments such a pid made. One "kind name" line per object;
+ * IPC_PRIVATE segments such a pid made. KEY is a number in C notation
+ * (0x5b001234). One "kind name" line per object;
  * the exit status is 1 if there were any, 0 if not, 2 on errors.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -47,7 +51,7 @@ static void *push(void *a, size_t *n, size_t *cap, size_t size, const void *v) {
         return a;
 }
 
-static int leaks(const char *log, bool remove) {
+static int leaks(const char *log, bool rm) {
         FILE *f = fopen(log, "re");
         key_t *keys = NULL;
         pid_t *pids = NULL;
@@ -82,7 +86,7 @@ static int leaks(const char *log, bool remove) {
         }
         fclose(f);
         struct t_owners w = {.keys = keys, .nkeys = nkeys, .pids = pids, .npids = npids};
-        int n = t_sweep_owned(&w, remove, prog, stdout);
+        int n = t_sweep_owned(&w, rm, prog, stdout);
         free(keys);
         free(pids);
         return n > 0;
@@ -98,6 +102,23 @@ int main(int argc, char **argv) {
         if ((argc == 3 || argc == 4) && strcmp(argv[1], "leaks") == 0 &&
             (argc == 3 || strcmp(argv[3], "-r") == 0))
                 return leaks(argv[2], argc == 4);
-        fprintf(stderr, "usage: %s range | leaks LOG [-r]\n", prog);
+        bool rm = argc >= 4 && strcmp(argv[argc - 1], "-r") == 0;
+        if ((argc == 3 || argc == 4 || (argc == 5 && rm)) && strcmp(argv[1], "key") == 0) {
+                char *end;
+                key_t key = (key_t) strtoul(argv[2], &end, 0);
+                pid_t creator = 0;
+                if (*end || key == 0)
+                        goto usage;
+                if (argc - rm == 4) {
+                        creator = (pid_t) strtol(argv[3], &end, 10);
+                        if (*end || creator <= 0)
+                                goto usage;
+                }
+                struct t_owners w = {.keys = &key, .nkeys = 1, .pids = creator ? &creator : NULL,
+                                     .npids = creator ? 1 : 0, .private_only = true};
+                return t_sweep_owned(&w, rm, prog, stdout) > 0;
+        }
+usage:
+        fprintf(stderr, "usage: %s range | leaks LOG [-r] | key KEY [PID] [-r]\n", prog);
         return 2;
 }

@@ -78,22 +78,13 @@ static bool has_id(const struct row *rows, int n, int id) {
         return false;
 }
 
-/* The IPC_PRIVATE segments this process created with that size. */
+/* The IPC_PRIVATE segments this process created with that size, as the
+ * SysV description finds them. */
 static int data_segments(unsigned long size, int *ret_id) {
-        FILE *f = fopen("/proc/sysvipc/shm", "re");
-        char line[512];
-        int n = 0;
-        ck_assert_ptr_nonnull(f);
-        while (fgets(line, sizeof(line), f)) {
-                long long key, id, sz, cpid;
-                unsigned long long perms;
-                if (sscanf(line, "%lld %lld %llo %lld %lld", &key, &id, &perms, &sz, &cpid) == 5 &&
-                    key == 0 && cpid == getpid() && sz == (long long) size) {
-                        *ret_id = (int) id;
-                        n++;
-                }
-        }
-        fclose(f);
+        struct t_object o[4];
+        int n = t_collect_objects(0, getpid(), size, o, 4);
+        for (int i = 0; i < n && i < 4; i++)
+                *ret_id = (int) o[i].id;
         return n;
 }
 

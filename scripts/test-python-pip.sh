@@ -38,9 +38,12 @@ if [ -n "$build" ]; then
   [ -x "$build/tests/shbuf-test-objects" ] && objects=$(realpath "$build/tests/shbuf-test-objects")
 fi
 if [ -z "$objects" ]; then
-  cmake -S . -B "$tmp/objects-build" >"$tmp/objects.log" 2>&1 &&
-    cmake --build "$tmp/objects-build" --target shbuf-test-objects >>"$tmp/objects.log" 2>&1 ||
-    { cat "$tmp/objects.log"; echo "FAIL: building shbuf-test-objects for the leak check"; exit 1; }
+  if ! { cmake -S . -B "$tmp/objects-build" >"$tmp/objects.log" 2>&1 &&
+    cmake --build "$tmp/objects-build" --target shbuf-test-objects >>"$tmp/objects.log" 2>&1; }; then
+    cat "$tmp/objects.log"
+    echo "FAIL: building shbuf-test-objects for the leak check"
+    exit 1
+  fi
   objects=$tmp/objects-build/tests/shbuf-test-objects
 fi
 log=$tmp/ipc-test.log

@@ -924,8 +924,8 @@ END_TEST
 static int object_modes(key_t key, unsigned long size, unsigned modes[8]) {
         struct t_object o[8];
         int n = t_collect_objects(key, getpid(), size, o, 8);
-        ck_assert_msg(n == t_desc()->nobjects, "%d objects of the buffer 0x%08x, expected %d", n, (unsigned) key,
-                      t_desc()->nobjects);
+        ck_assert_msg(n == t_desc()->nobjects, "%d objects of the buffer 0x%08x, expected %d", n,
+                      (unsigned) key, t_desc()->nobjects);
         for (int i = 0; i < n; i++)
                 modes[i] = o[i].mode;
         return n;
@@ -993,7 +993,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_impossible_edit_refused, 0,
                             (int) (sizeof(corruptions) / sizeof(corruptions[0])));
 
-tc = t_case(s, "peers", 20);
+        tc = t_case(s, "peers", 20);
         tcase_add_test(tc, test_ebusy_second_client);
         tcase_add_test(tc, test_dead_client_does_not_block);
         tcase_add_test(tc, test_is_connected);

@@ -776,8 +776,8 @@ START_TEST(test_removed_under_running_pair) {
                 int n = t_collect_objects(key, 0, 0, o, 8);
                 ck_assert_int_eq(n, t_desc()->nobjects);
                 for (int i = 0; i < n; i++)
-                        ck_assert_msg(o[i].backend->remove(&o[i]) == 0, "removing %s %s: %s", o[i].kind, o[i].name,
-                                      strerror(errno));
+                        ck_assert_msg(o[i].backend->remove(&o[i]) == 0, "removing %s %s: %s", o[i].kind,
+                                      o[i].name, strerror(errno));
                 break;
         }
         }

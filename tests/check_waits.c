@@ -151,7 +151,9 @@ END_TEST
 static int slow_peer(key_t key, int in, int out, bool reading) {
         shbuf *sb = shbuf_open(key);
         unsigned long l;
-        unsigned char *p = !sb ? NULL : reading ? shbuf_get_read_pointer(sb, &l) : shbuf_get_write_pointer(sb, &l);
+        unsigned char *p = !sb       ? NULL
+                           : reading ? shbuf_get_read_pointer(sb, &l)
+                                     : shbuf_get_write_pointer(sb, &l);
         if (!p || l == 0)
                 return 10;
         t_put(out, 'g');
@@ -191,7 +193,8 @@ typedef unsigned char *(*look_fn)(shbuf *, unsigned long *);
  * select descriptor and shbuf_post_select() after every look that found
  * nothing.
  */
-static struct wait_cost wait_for_commit(shbuf *sb, struct t_child *c, int delay_ms, bool use_poll, look_fn look) {
+static struct wait_cost wait_for_commit(shbuf *sb, struct t_child *c, int delay_ms, bool use_poll,
+                                        look_fn look) {
         struct rusage r0, r1;
         struct wait_cost w;
         unsigned long l = 0;

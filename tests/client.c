@@ -64,4 +64,3 @@ struct t_child t_start_client(key_t key) {
         ck_assert_msg(r == 'o', "the client could not open 0x%08x (%c)", (unsigned) key, r ? r : '?');
         return c;
 }
-

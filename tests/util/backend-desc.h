@@ -33,7 +33,7 @@ struct t_backend_desc;
 
 /* One OS object, as the OS shows it. */
 struct t_object {
-        const char *kind;   /* "shm", "sem", "msg", "file", "queue" */
+        const char *kind; /* "shm", "sem", "msg", "file", "queue" */
         enum t_role role;
         int side;           /* for T_WAKE */
         key_t key;          /* the buffer's key (0: an IPC_PRIVATE SysV segment) */

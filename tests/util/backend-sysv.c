@@ -32,7 +32,10 @@ static int each_of(const char *kind, t_object_fn fn, void *arg) {
                 unsigned long long perms;
                 if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &id, &perms, &a, &b) != 5)
                         continue;
-                struct t_object o = {.kind = kind, .key = (key_t) k, .id = (long) id, .mode = (unsigned) perms & 0777,
+                struct t_object o = {.kind = kind,
+                                     .key = (key_t) k,
+                                     .id = (long) id,
+                                     .mode = (unsigned) perms & 0777,
                                      .side = -1};
                 if (strcmp(kind, "shm") == 0) {
                         o.role = k == 0 ? T_DATA : T_CONTROL;

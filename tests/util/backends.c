@@ -109,7 +109,8 @@ struct filter {
 static int filtered(const struct t_object *o, void *arg) {
         const struct filter *f = arg;
         /* Under the key, or an IPC_PRIVATE segment of the creator (a SysV data block). */
-        bool mine = (f->key != 0 && o->key == f->key) || (f->creator > 0 && o->key == 0 && o->creator == f->creator);
+        bool mine = (f->key != 0 && o->key == f->key) ||
+                    (f->creator > 0 && o->key == 0 && o->creator == f->creator);
         if (!mine)
                 return 0;
         struct t_object copy = *o;

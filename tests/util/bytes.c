@@ -50,4 +50,3 @@ uint64_t t_rand64(uint64_t *state) {
                 *state = 0x2545F4914F6CDD1Du;
         return next_word(state);
 }
-

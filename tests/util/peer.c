@@ -148,7 +148,8 @@ void t_block_other_handlers(int keep, sigset_t *old) {
                 struct sigaction sa;
                 if (sig == keep || sigaction(sig, NULL, &sa) < 0)
                         continue;
-                bool caught = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+                bool caught =
+                        (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
                 if (caught && !(sa.sa_flags & SA_RESTART))
                         sigaddset(&set, sig);
         }

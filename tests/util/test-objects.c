@@ -77,7 +77,7 @@ static int leaks(const char *log, bool rm) {
                                 continue;
                         /* The tests have all finished: a running pid is somebody else's now. */
                         if (!t_pid_dead(p)) {
-                                fprintf(stderr, "%s: note: pid %ld is alive again (reused?); not looking at its keys\n",
+                                fprintf(stderr, "%s: note: pid %ld is alive again (reused?); left alone\n",
                                         prog, v);
                                 continue;
                         }
@@ -114,8 +114,11 @@ int main(int argc, char **argv) {
                         if (*end || creator <= 0)
                                 goto usage;
                 }
-                struct t_owners w = {.keys = &key, .nkeys = 1, .pids = creator ? &creator : NULL,
-                                     .npids = creator ? 1 : 0, .private_only = true};
+                struct t_owners w = {.keys = &key,
+                                     .nkeys = 1,
+                                     .pids = creator ? &creator : NULL,
+                                     .npids = creator ? 1 : 0,
+                                     .private_only = true};
                 return t_sweep_owned(&w, rm, prog, stdout) > 0;
         }
 usage:

@@ -38,7 +38,7 @@ struct t_object {
         int side;           /* for T_WAKE */
         key_t key;          /* the buffer's key (0: an IPC_PRIVATE SysV segment) */
         long id;            /* SysV id, or -1 */
-        char name[72];      /* path, name or "key id", for messages (after kind) and removal */
+        char name[300];     /* path, name or "key id", for messages (after kind) and removal */
         unsigned mode;      /* permission bits */
         unsigned long size; /* bytes (segments, files), or 0 */
         pid_t creator;      /* SysV segments: the creating pid, else 0 */

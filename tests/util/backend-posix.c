@@ -71,8 +71,10 @@ static int each_in(const char *dir, bool queue, t_object_fn fn, void *arg) {
                 if (!parse(e->d_name, queue, &o) || fstatat(dirfd(d), e->d_name, &st, 0) < 0)
                         continue;
                 /* Queues by their mq_open name, files by their path. */
-                snprintf(o.name, sizeof(o.name), queue ? "/%s" : "%s/%s", queue ? e->d_name : dir,
-                         e->d_name);
+                int len = queue ? snprintf(o.name, sizeof(o.name), "/%s", e->d_name)
+                                : snprintf(o.name, sizeof(o.name), "%s/%s", dir, e->d_name);
+                if (len < 0 || (size_t) len >= sizeof(o.name))
+                        continue;
                 o.mode = st.st_mode & 0777;
                 o.size = queue ? 0 : (unsigned long) st.st_size;
                 r = fn(&o, arg);

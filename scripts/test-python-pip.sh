@@ -30,13 +30,24 @@ export PYTHONDONTWRITEBYTECODE=1
 tmp=$(mktemp -d /tmp/shbuf-pip.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-peer="" probe=""
+# The leak check knows the backends' objects through shbuf-test-objects:
+# the build's, or one built here.
+peer="" objects=""
 if [ -n "$build" ]; then
   [ -x "$build/python/shbuf_c_peer" ] && peer=$(realpath "$build/python/shbuf_c_peer")
-  [ -x "$build/tests/mq-probe" ] && probe=$(realpath "$build/tests/mq-probe")
+  [ -x "$build/tests/shbuf-test-objects" ] && objects=$(realpath "$build/tests/shbuf-test-objects")
+fi
+if [ -z "$objects" ]; then
+  if ! { cmake -S . -B "$tmp/objects-build" >"$tmp/objects.log" 2>&1 &&
+    cmake --build "$tmp/objects-build" --target shbuf-test-objects >>"$tmp/objects.log" 2>&1; }; then
+    cat "$tmp/objects.log"
+    echo "FAIL: building shbuf-test-objects for the leak check"
+    exit 1
+  fi
+  objects=$tmp/objects-build/tests/shbuf-test-objects
 fi
 log=$tmp/ipc-test.log
-sh tests/ipc-leak-check.sh setup "$log"
+sh tests/ipc-leak-check.sh setup "$log" "$objects"
 
 # route NAME [VAR=VALUE...]: install with pip (VAR=VALUE in pip's
 # environment), run the test suite per backend, uninstall, check.
@@ -82,6 +93,5 @@ if [ -n "$build" ]; then
   route pkg-config SHBUF_PYTHON_LIBRARY=pkg-config PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
 fi
 
-# shellcheck disable=SC2086
-sh tests/ipc-leak-check.sh cleanup "$log" $probe
+sh tests/ipc-leak-check.sh cleanup "$log" "$objects"
 echo "=== pip route passed"

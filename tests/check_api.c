@@ -1,15 +1,17 @@
 /*
- * The public API of <libshbuf/shbuf.h>, function by function, with every
- * error SPEC §2 lists. Backend-neutral: registered once per compiled backend,
- * which SHBUF_BACKEND selects. Peers are forked children that open the
- * buffer anew (a handle must not be used across fork()).
+ * The contract of the public API of <libshbuf/shbuf.h>, function by
+ * function, with every error it documents: lifetime, the ring, peers,
+ * backends and permissions. Waiting is check_waits', the calls of the
+ * tools (list, inspect, remove, gc) check_tooling's. Backend-neutral:
+ * registered once per compiled backend, which SHBUF_BACKEND selects. Peers
+ * are forked children that open the buffer anew (a handle must not be used
+ * across fork()).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,135 +20,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/msg.h>
 #include <sys/resource.h>
-#include <sys/sem.h>
-#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check-run.h"
+#include "client.h"
 #include "test-util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static shbuf *mk(unsigned n, unsigned long size) {
-        shbuf *sb = t_create(t_key(n), size);
-        ck_assert_msg(sb != NULL, "shbuf_create(0x%08x, %lu): %s", (unsigned) t_key(n), size,
-                      strerror(errno));
-        return sb;
-}
-
-static void put(int fd, char c) {
-        ck_assert_int_eq(t_write_all(fd, &c, 1), 0);
-}
-
-/* One byte from a child, or 0 on timeout or EOF. */
-static char get(int fd, int timeout_ms) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        char c;
-        if (poll(&p, 1, timeout_ms) <= 0 || read(fd, &c, 1) != 1)
-                return 0;
-        return c;
-}
-
-struct child {
-        pid_t pid;
-        int to, from; /* command pipe to it, answer pipe from it */
-};
-
-/* Fork a child running fn(key, in, out); its return value is the exit code.
- * The child never returns into Check. */
-static struct child fork_child(int (*fn)(key_t, int, int), key_t key) {
-        int a[2], b[2];
-        struct child c;
-        ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
-        ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
-        c.pid = fork();
-        ck_assert_int_ge(c.pid, 0);
-        if (c.pid == 0) {
-                close(a[1]);
-                close(b[0]);
-                _exit(fn(key, a[0], b[1]));
-        }
-        t_note_pid(c.pid); /* killed by the sweep if the test fails */
-        close(a[0]);
-        close(b[1]);
-        c.to = a[1];
-        c.from = b[0];
-        return c;
-}
-
-static int finish_child(struct child *c, int timeout_ms) {
-        int status = t_wait_child(c->pid, timeout_ms);
-        close(c->to);
-        close(c->from);
-        return t_exit_code(status);
-}
-
-static char cget(int fd) {
-        char c;
-        return read(fd, &c, 1) == 1 ? c : 0;
-}
-
-static void cput(int fd, char c) {
-        (void) !write(fd, &c, 1);
-}
-
-/*
- * A client that opens and then obeys commands: 'f' free and exit, 'x' exit
- * without freeing (as if it crashed), 'w' write "abc", 'c' answer whether it
- * sees the provider as connected, 'U' try to release the status lock ('P'
- * if refused with EPERM). It answers 'o' after opening, 'E' if that
- * failed (exit code: errno).
- */
-static int c_client(key_t key, int in, int out) {
-        shbuf *sb = shbuf_open(key);
-        if (!sb) {
-                int e = errno;
-                cput(out, 'E');
-                return e;
-        }
-        cput(out, 'o');
-        for (;;) {
-                char c = cget(in);
-                switch (c) {
-                case 'x':
-                        _exit(0);
-                case 'w':
-                        cput(out, shbuf_write(sb, (const unsigned char *) "abc", 3) == 3 ? 'w' : 'E');
-                        break;
-                case 'c':
-                        cput(out, shbuf_is_connected(sb) == 1 ? '1' : '0');
-                        break;
-                case 'U':
-                        errno = 0;
-                        cput(out, shbuf_status_unlock(sb) == -1 && errno == EPERM ? 'P' : 'E');
-                        break;
-                default: /* 'f' or EOF */
-                        shbuf_free(sb);
-                        cput(out, 'd');
-                        return 0;
-                }
-        }
-}
-
 /* Try to open once; the exit code is 0 on success, else errno. */
-static int c_try_open(key_t key, int in, int out) {
+static int c_try_open(key_t key, int in, int out, void *arg) {
+        (void) arg;
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return errno;
         shbuf_free(sb);
         return 0;
-}
-
-static struct child start_client(key_t key) {
-        struct child c = fork_child(c_client, key);
-        char r = get(c.from, 5000);
-        ck_assert_msg(r == 'o', "the client could not open 0x%08x (%c)", (unsigned) key, r ? r : '?');
-        return c;
 }
 
 static void snapshot(shbuf *sb, shbuf_status *ret) {
@@ -166,26 +58,10 @@ static void assert_status_eq(const shbuf_status *a, const shbuf_status *b) {
         ck_assert_int_eq(a->ignore_write_inc, b->ignore_write_inc);
 }
 
-#define ASSERT_FAILS(expr, err)                                                                             \
-        do {                                                                                                \
-                errno = 0;                                                                                  \
-                ck_assert_msg((expr) == -1, #expr " did not fail");                                         \
-                ck_assert_msg(errno == (err), #expr ": errno %d (%s), expected %d (%s)", errno,             \
-                              strerror(errno), (err), strerror(err));                                       \
-        } while (0)
-
-#define ASSERT_NULL(expr, err)                                                                              \
-        do {                                                                                                \
-                errno = 0;                                                                                  \
-                ck_assert_msg((expr) == NULL, #expr " did not fail");                                       \
-                ck_assert_msg(errno == (err), #expr ": errno %d (%s), expected %d (%s)", errno,             \
-                              strerror(errno), (err), strerror(err));                                       \
-        } while (0)
-
 /* ---- lifetime ------------------------------------------------------------- */
 
 START_TEST(test_create_open_free) {
-        shbuf *sb = mk(0, 4096);
+        shbuf *sb = t_mk(0, 4096);
 
         ck_assert_int_eq(shbuf_get_key(sb), t_key(0));
         ck_assert_uint_eq(shbuf_get_size(sb), 4096);
@@ -199,20 +75,20 @@ START_TEST(test_create_open_free) {
         ck_assert_uint_eq(st->write_count, 0);
 
         /* The client sees what the provider wrote, in another process. */
-        struct child c = start_client(t_key(0));
-        put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        struct t_child c = t_start_client(t_key(0));
+        t_command(c.to, 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         unsigned char buf[8];
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
         ck_assert_mem_eq(buf, "abc", 3);
-        put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
 
         /* A client that left may be followed by a new one. */
-        c = start_client(t_key(0));
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        c = t_start_client(t_key(0));
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
 
         shbuf_free(sb);
         /* The provider's free removed the buffer. */
@@ -230,7 +106,7 @@ START_TEST(test_enoent) {
 END_TEST
 
 START_TEST(test_eexist) {
-        shbuf *sb = mk(0, 64);
+        shbuf *sb = t_mk(0, 64);
         ASSERT_NULL(shbuf_create(t_key(0), 64), EEXIST);
         ASSERT_NULL(shbuf_create(t_key(0), 128), EEXIST);
         /* The failed attempts did not damage the buffer. */
@@ -238,13 +114,13 @@ START_TEST(test_eexist) {
         unsigned char b[2];
         ck_assert_int_eq(shbuf_read(sb, b, 2), 2);
         ck_assert_mem_eq(b, "xy", 2);
-        struct child c = start_client(t_key(0));
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        struct t_child c = t_start_client(t_key(0));
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 
         /* Freed by the provider: the key can be used again. */
-        sb = mk(0, 64);
+        sb = t_mk(0, 64);
         shbuf_free(sb);
 }
 END_TEST
@@ -253,7 +129,7 @@ START_TEST(test_einval_size_zero) {
         ASSERT_NULL(t_create(t_key(2), 0), EINVAL);
         /* Nothing was left behind. */
         ASSERT_NULL(shbuf_open(t_key(2)), ENOENT);
-        shbuf *sb = mk(2, 1);
+        shbuf *sb = t_mk(2, 1);
         shbuf_free(sb);
 }
 END_TEST
@@ -291,22 +167,22 @@ static void *unlock_thread(void *arg) {
  * unlock without the lock, from another thread, or from the peer fails
  * with EPERM and releases nothing. */
 START_TEST(test_unlock_by_non_holder) {
-        shbuf *sb = mk(0, 64);
+        shbuf *sb = t_mk(0, 64);
         ASSERT_FAILS(shbuf_status_unlock(sb), EPERM);
-        struct child c = start_client(t_key(0));
+        struct t_child c = t_start_client(t_key(0));
         ck_assert_int_eq(shbuf_status_lock(sb), 0);
         pthread_t t;
         void *refused;
         ck_assert_int_eq(pthread_create(&t, NULL, unlock_thread, sb), 0);
         pthread_join(t, &refused);
         ck_assert_ptr_eq(refused, (void *) 1);
-        put(c.to, 'U');
-        ck_assert_int_eq(get(c.from, 5000), 'P');
+        t_command(c.to, 'U');
+        ck_assert_int_eq(t_get(c.from, 5000), 'P');
         ck_assert_int_eq(shbuf_status_unlock(sb), 0);
         ASSERT_FAILS(shbuf_status_unlock(sb), EPERM);
-        put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -350,7 +226,7 @@ START_TEST(test_null_arguments) {
         ASSERT_FAILS(shbuf_list(&list, NULL), EINVAL);
 
         /* NULL out-parameters and buffers with a real handle. */
-        shbuf *sb = mk(0, 16);
+        shbuf *sb = t_mk(0, 16);
         ASSERT_NULL(shbuf_get_read_pointer(sb, NULL), EINVAL);
         ASSERT_NULL(shbuf_get_write_pointer(sb, NULL), EINVAL);
         ASSERT_FAILS(shbuf_write(sb, NULL, 4), EINVAL);
@@ -379,12 +255,12 @@ START_TEST(test_key_zero_chooses) {
         ck_assert_int_ne(ka, (key_t) -1);
         ck_assert_int_ne(ka, kb);
 
-        struct child c = start_client(ka);
-        put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
+        struct t_child c = t_start_client(ka);
+        t_command(c.to, 'w');
+        ck_assert_int_eq(t_get(c.from, 5000), 'w');
         ck_assert_int_eq(shbuf_is_empty(a), 0);
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(a);
         shbuf_free(b);
         ASSERT_NULL(shbuf_open(ka), ENOENT);
@@ -396,7 +272,7 @@ static const unsigned long odd_sizes[] = {1, 3, 4097, 1000003};
 
 START_TEST(test_odd_sizes) {
         const unsigned long size = odd_sizes[_i];
-        shbuf *sb = mk(0, size);
+        shbuf *sb = t_mk(0, size);
         unsigned char *in = malloc(size + 1), *out = malloc(size + 1);
         ck_assert(in && out);
         for (unsigned long i = 0; i <= size; i++)
@@ -415,9 +291,9 @@ START_TEST(test_odd_sizes) {
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
 
         /* The client sees the same size. */
-        struct child c = start_client(t_key(0));
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        struct t_child c = t_start_client(t_key(0));
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         free(in);
         free(out);
         shbuf_free(sb);
@@ -427,7 +303,7 @@ END_TEST
 /* ---- ring through the API ------------------------------------------------- */
 
 START_TEST(test_pointers_across_wrap) {
-        shbuf *sb = mk(0, 10);
+        shbuf *sb = t_mk(0, 10);
         unsigned char *base = shbuf_get_pointer(sb), tmp[16];
         unsigned long l;
 
@@ -477,7 +353,7 @@ START_TEST(test_pointers_across_wrap) {
 END_TEST
 
 START_TEST(test_copy_across_wrap) {
-        shbuf *sb = mk(0, 7);
+        shbuf *sb = t_mk(0, 7);
         unsigned char *base = shbuf_get_pointer(sb), out[16];
 
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "ABCDE", 5), 5);
@@ -512,7 +388,7 @@ END_TEST
 START_TEST(test_big_copies_every_alignment) {
         const unsigned long size = 3 * 4096 + 61; /* odd, so positions drift */
         ck_assert_int_eq(setenv("SHBUF_STREAM_STORES", _i ? "0" : "1", 1), 0);
-        shbuf *sb = mk(0, size);
+        shbuf *sb = t_mk(0, size);
         unsigned char *in = malloc(size + 64), *out = malloc(size + 64);
         ck_assert_ptr_nonnull(in);
         ck_assert_ptr_nonnull(out);
@@ -548,7 +424,7 @@ START_TEST(test_big_copies_every_alignment) {
 END_TEST
 
 START_TEST(test_empty_full) {
-        shbuf *sb = mk(0, 8);
+        shbuf *sb = t_mk(0, 8);
         unsigned char buf[8] = "12345678";
 
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
@@ -568,7 +444,7 @@ START_TEST(test_empty_full) {
 END_TEST
 
 START_TEST(test_over_commit) {
-        shbuf *sb = mk(0, 16);
+        shbuf *sb = t_mk(0, 16);
         shbuf_status before, after;
 
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "hello", 5), 5);
@@ -586,7 +462,7 @@ START_TEST(test_over_commit) {
 END_TEST
 
 START_TEST(test_ignore_flags) {
-        shbuf *sb = mk(0, 16);
+        shbuf *sb = t_mk(0, 16);
         shbuf_status *st = shbuf_get_status(sb);
         shbuf_status before, after;
         unsigned char buf[8];
@@ -633,7 +509,7 @@ START_TEST(test_ignore_flags) {
 END_TEST
 
 START_TEST(test_counters_and_backlog) {
-        shbuf *sb = mk(0, 16);
+        shbuf *sb = t_mk(0, 16);
         shbuf_status st;
         unsigned char buf[16];
 
@@ -661,7 +537,7 @@ START_TEST(test_counters_and_backlog) {
 END_TEST
 
 START_TEST(test_reset_zero) {
-        shbuf *sb = mk(0, 16);
+        shbuf *sb = t_mk(0, 16);
         unsigned char *base = shbuf_get_pointer(sb), buf[4];
         shbuf_status st;
 
@@ -713,7 +589,7 @@ static void *reset_thread(void *sb) {
 }
 
 START_TEST(test_look_after_commit) {
-        shbuf *w = mk(0, 100);
+        shbuf *w = t_mk(0, 100);
         shbuf *r = shbuf_open(t_key(0));
         ck_assert_ptr_nonnull(r);
         unsigned char buf[100] = {0};
@@ -840,7 +716,7 @@ static void *lockless_thread(void *arg) {
 }
 
 START_TEST(test_look_without_lock) {
-        shbuf *w = mk(0, 100);
+        shbuf *w = t_mk(0, 100);
         shbuf *r = shbuf_open(t_key(0));
         ck_assert_ptr_nonnull(r);
         struct lockless a = {.sb = _i == 1 ? w : r, .what = _i};
@@ -897,7 +773,7 @@ static const struct corruption corruptions[] = {
  */
 START_TEST(test_impossible_edit_refused) {
         const struct corruption *c = &corruptions[_i];
-        shbuf *sb = mk(0, 32);
+        shbuf *sb = t_mk(0, 32);
         unsigned char buf[8];
 
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
@@ -925,426 +801,51 @@ END_TEST
 /* ---- peers and notification ---------------------------------------------- */
 
 START_TEST(test_ebusy_second_client) {
-        shbuf *sb = mk(0, 64);
-        struct child first = start_client(t_key(0));
+        shbuf *sb = t_mk(0, 64);
+        struct t_child first = t_start_client(t_key(0));
 
-        struct child second = fork_child(c_try_open, t_key(0));
-        int code = finish_child(&second, 5000);
+        struct t_child second = t_fork(c_try_open, t_key(0), NULL);
+        int code = t_finish(&second, 5000);
         ck_assert_msg(code == EBUSY, "second client: exit %d (%s), expected EBUSY", code,
                       code > 0 ? strerror(code) : "?");
 
         /* Once the first leaves, another may come. */
-        put(first.to, 'f');
-        ck_assert_int_eq(get(first.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&first, 5000), 0);
-        struct child third = fork_child(c_try_open, t_key(0));
-        ck_assert_int_eq(finish_child(&third, 5000), 0);
+        t_command(first.to, 'f');
+        ck_assert_int_eq(t_get(first.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&first, 5000), 0);
+        struct t_child third = t_fork(c_try_open, t_key(0), NULL);
+        ck_assert_int_eq(t_finish(&third, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
 
 START_TEST(test_dead_client_does_not_block) {
-        shbuf *sb = mk(0, 64);
-        struct child c = start_client(t_key(0));
+        shbuf *sb = t_mk(0, 64);
+        struct t_child c = t_start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
-        put(c.to, 'x');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        t_command(c.to, 'x');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         /* Died without shbuf_free(). */
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
-        struct child d = start_client(t_key(0));
+        struct t_child d = t_start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
-        put(d.to, 'f');
-        ck_assert_int_eq(finish_child(&d, 5000), 0);
+        t_command(d.to, 'f');
+        ck_assert_int_eq(t_finish(&d, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
 
 START_TEST(test_is_connected) {
-        shbuf *sb = mk(0, 64);
+        shbuf *sb = t_mk(0, 64);
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
-        struct child c = start_client(t_key(0));
+        struct t_child c = t_start_client(t_key(0));
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
-        put(c.to, 'c');
-        ck_assert_int_eq(get(c.from, 5000), '1');
-        put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
+        t_command(c.to, 'c');
+        ck_assert_int_eq(t_get(c.from, 5000), '1');
+        t_command(c.to, 'f');
+        ck_assert_int_eq(t_get(c.from, 5000), 'd');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
-        shbuf_free(sb);
-}
-END_TEST
-
-/* Opens, looks at the status, says 'r', then must be woken by the provider's
- * shbuf_notify() and find "direct" in the ring. */
-static int c_wait_for_edit(key_t key, int in, int out) {
-        unsigned char buf[16];
-        shbuf *sb = shbuf_open(key);
-        if (!sb)
-                return 10;
-        if (shbuf_is_empty(sb) != 1)
-                return 11;
-        cput(out, 'r');
-        if (shbuf_wait_timeout(sb, 5000) < 0)
-                return 12;
-        long n = shbuf_read(sb, buf, sizeof(buf));
-        shbuf_free(sb);
-        return n == 6 && memcmp(buf, "direct", 6) == 0 ? 0 : 13;
-}
-
-START_TEST(test_status_lock_edit_notify) {
-        shbuf *sb = mk(0, 64);
-        struct child c = fork_child(c_wait_for_edit, t_key(0));
-        ck_assert_int_eq(get(c.from, 5000), 'r');
-        /* Let it fall asleep first. */
-        t_sleep_ms(100);
-
-        ck_assert_int_eq(shbuf_status_lock(sb), 0);
-        shbuf_status *st = shbuf_get_status(sb);
-        memcpy(shbuf_get_pointer(sb) + st->read_idx, "direct", 6);
-        st->length = 6;
-        ck_assert_int_eq(shbuf_status_unlock(sb), 0);
-        ck_assert_int_eq(shbuf_notify(sb), 0);
-        int code = finish_child(&c, 5000);
-        ck_assert_msg(code == 0, "the client was not woken or saw wrong data (exit %d)", code);
-        ck_assert_int_eq(shbuf_is_empty(sb), 1);
-        shbuf_free(sb);
-}
-END_TEST
-
-START_TEST(test_wait_wakes_on_commit) {
-        shbuf *sb = mk(0, 64);
-        struct child c = start_client(t_key(0));
-        ck_assert_int_eq(shbuf_is_empty(sb), 1);
-
-        put(c.to, 'w');
-        int64_t t0 = t_now_ms();
-        /* Wake-ups may be spurious: wait until the data is there. */
-        while (shbuf_is_empty(sb) == 1) {
-                ck_assert_int_eq(shbuf_wait(sb), 0);
-                ck_assert_int_lt(t_now_ms() - t0, 5000);
-        }
-        ck_assert_int_eq(get(c.from, 5000), 'w');
-        /* The client leaves: the next wait reports it. */
-        put(c.to, 'f');
-        ck_assert_int_eq(get(c.from, 5000), 'd');
-        unsigned char buf[4];
-        ck_assert_int_eq(shbuf_read(sb, buf, 4), 3);
-        ASSERT_FAILS(shbuf_wait_timeout(sb, 2000), EPIPE);
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        shbuf_free(sb);
-}
-END_TEST
-
-/*
- * Hysteresis must not deadlock: a writer asleep for space is woken only once
- * half the ring is free, but a reader that took less than that and then
- * waits for data owes it the wake-up, and sends it before it sleeps.
- */
-START_TEST(test_writer_woken_before_reader_sleeps) {
-        key_t key = t_key(0);
-        shbuf *sb = mk(0, 4096);
-        pid_t w = fork();
-        ck_assert_int_ge(w, 0);
-        if (w == 0) {
-                shbuf *c = shbuf_open(key);
-                unsigned char buf[512];
-                unsigned long total = 0;
-                memset(buf, 'x', sizeof(buf));
-                if (!c)
-                        _exit(10);
-                while (total < 4096 + 10) {
-                        unsigned long want = 4096 + 10 - total;
-                        long n = shbuf_write(c, buf, want < sizeof(buf) ? want : sizeof(buf));
-                        if (n < 0)
-                                _exit(11);
-                        if (n == 0 && shbuf_wait_timeout(c, 10000) < 0)
-                                _exit(12);
-                        total += (unsigned long) n;
-                }
-                /* Stay attached: leaving would wake the reader by itself. */
-                pause();
-                _exit(0);
-        }
-        t_note_pid(w);
-        int64_t t0 = t_now_ms();
-        while (shbuf_is_full(sb) != 1) {
-                ck_assert_int_lt(t_now_ms() - t0, 5000);
-                t_sleep_ms(5);
-        }
-        t_sleep_ms(50); /* let the writer fall asleep for space */
-        unsigned char buf[10];
-        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 10);
-        /* The writer needs those 10 bytes; the ring is far from half free.
-         * Our wait must still bring the writer's next bytes. */
-        t0 = t_now_ms();
-        while (shbuf_is_full(sb) != 1) {
-                int r = shbuf_wait_timeout(sb, 3000);
-                ck_assert_msg(r == 0, "reader wait: %s (the writer was never woken)", strerror(errno));
-                ck_assert_int_lt(t_now_ms() - t0, 3000);
-        }
-        kill(w, SIGKILL);
-        t_wait_child(w, 5000);
-        shbuf_free(sb);
-}
-END_TEST
-
-/*
- * A peer caught between its look and its commit: it takes the write (or
- * read) pointer, says 'g', waits for the command's delay in milliseconds
- * (one byte from the command pipe), then commits one byte and stays
- * attached.
- */
-static int slow_peer(key_t key, int in, int out, bool reading) {
-        shbuf *sb = shbuf_open(key);
-        unsigned long l;
-        unsigned char *p = !sb ? NULL : reading ? shbuf_get_read_pointer(sb, &l) : shbuf_get_write_pointer(sb, &l);
-        if (!p || l == 0)
-                return 10;
-        cput(out, 'g');
-        int delay_ms = (unsigned char) cget(in);
-        t_sleep_ms(delay_ms);
-        if (!reading)
-                p[0] = 'x';
-        if ((reading ? shbuf_inc_read_pointer(sb, 1) : shbuf_inc_write_pointer(sb, 1)) < 0)
-                return 11;
-        (void) cget(in); /* until told to go */
-        return 0;
-}
-
-static int c_slow_writer(key_t key, int in, int out) {
-        return slow_peer(key, in, out, false);
-}
-
-static int c_slow_reader(key_t key, int in, int out) {
-        return slow_peer(key, in, out, true);
-}
-
-struct wait_cost {
-        int64_t ms;  /* wall time until the byte (or the room) was there */
-        long cpu_us; /* CPU time of this thread meanwhile */
-        long sleeps; /* voluntary context switches meanwhile */
-};
-
-typedef unsigned char *(*look_fn)(shbuf *, unsigned long *);
-
-/*
- * Wait on sb until look finds something to do (data for
- * shbuf_get_read_pointer, room for shbuf_get_write_pointer), after c (a
- * slow_peer) was told to commit in delay_ms: through shbuf_wait(), or
- * (use_poll) the way a program with an event loop does, poll() on the
- * select descriptor and shbuf_post_select() after every look that found
- * nothing.
- */
-static struct wait_cost wait_for_commit(shbuf *sb, struct child *c, int delay_ms, bool use_poll, look_fn look) {
-        struct rusage r0, r1;
-        struct wait_cost w;
-        unsigned long l = 0;
-
-        ck_assert_int_eq(get(c->from, 5000), 'g');
-        /* Seen before the clock starts: the client's arrival. A look that
-         * found nothing would spin for the commit it waits for already. */
-        if (!use_poll)
-                ck_assert_ptr_nonnull(look(sb, &l));
-        /* The library's threads meet the client too (a notifier thread
-         * takes its arrival, a watcher starts where there are no pidfds):
-         * let them settle, so that what is counted is this thread's wait. */
-        t_sleep_ms(20);
-        int64_t t0 = t_now_ms();
-        getrusage(RUSAGE_THREAD, &r0);
-        put(c->to, (char) delay_ms);
-        if (use_poll) {
-                struct pollfd p = {.fd = shbuf_get_select_fd(sb), .events = POLLIN};
-                ck_assert_int_ge(p.fd, 0);
-                for (;;) {
-                        ck_assert_ptr_nonnull(look(sb, &l));
-                        if (l > 0)
-                                break;
-                        ck_assert_int_eq(poll(&p, 1, 5000), 1);
-                        ck_assert_msg(shbuf_post_select(sb) == 0, "post_select: %s", strerror(errno));
-                }
-        }
-        while (l == 0) {
-                /* The client's arrival may be news once; then the wait is
-                 * for the commit. */
-                ck_assert_msg(shbuf_wait_timeout(sb, 5000) == 0, "wait: %s", strerror(errno));
-                ck_assert_ptr_nonnull(look(sb, &l));
-        }
-        getrusage(RUSAGE_THREAD, &r1);
-        w.ms = t_now_ms() - t0;
-        w.cpu_us = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) *
-                           1000000L +
-                   (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
-        w.sleeps = r1.ru_nvcsw - r0.ru_nvcsw;
-        return w;
-}
-
-/* How a slow-peer measurement goes. */
-struct slow_peer_case {
-        const char *busy_spin; /* SHBUF_BUSY_SPIN_US for our handle; NULL: unset, the default */
-        int delay_ms;          /* the peer commits this long after we start waiting */
-        bool use_poll;         /* we wait through the select descriptor */
-        bool writing;          /* we wait for room in a full ring, the peer reads */
-        int busy_call;         /* >= 0: shbuf_set_busy_spin() with it after the environment */
-};
-
-/* The whole measurement: a fresh buffer, a slow peer, the cost of the wait. */
-static struct wait_cost wait_for_slow_peer(struct slow_peer_case k) {
-        if (k.busy_spin)
-                ck_assert_int_eq(setenv("SHBUF_BUSY_SPIN_US", k.busy_spin, 1), 0);
-        else
-                ck_assert_int_eq(unsetenv("SHBUF_BUSY_SPIN_US"), 0);
-        shbuf *sb = mk(0, 4096);
-        if (k.busy_call >= 0)
-                ck_assert_int_eq(shbuf_set_busy_spin(sb, (unsigned) k.busy_call), 0);
-        if (k.writing) {
-                static unsigned char fill[4096];
-                ck_assert_int_eq(shbuf_write(sb, fill, sizeof(fill)), sizeof(fill));
-        }
-        if (k.use_poll)
-                ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
-        struct child c = fork_child(k.writing ? c_slow_reader : c_slow_writer, t_key(0));
-        struct wait_cost w = wait_for_commit(sb, &c, k.delay_ms, k.use_poll,
-                                             k.writing ? shbuf_get_write_pointer : shbuf_get_read_pointer);
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        shbuf_free(sb);
-        return w;
-}
-
-/*
- * A side that waits while the peer is between its look and its commit
- * spins through the transfer instead of sleeping: no voluntary context
- * switch. Loop bit 0 switches the spin off, bit 1 waits through poll(),
- * where the look spins instead of the wait, bit 2 has the writer wait for
- * a slow reader instead of the other way round.
- */
-START_TEST(test_wait_spins_through_peer_transfer) {
-        bool use_poll = _i & 2, writing = _i & 4;
-        if (_i & 1) {
-                /* SHBUF_BUSY_SPIN_US=0 switches the spin off, so it sleeps.
-                 * The transfer must then outlast any preemption between our
-                 * last look and our wait, or the commit could come before
-                 * we sleep. */
-                struct slow_peer_case k = {"0", 60, use_poll, writing, -1};
-                ck_assert_int_ge(wait_for_slow_peer(k).sleeps, 1);
-        } else {
-                struct slow_peer_case k = {"100000", 5, use_poll, writing, -1};
-                ck_assert_int_eq(wait_for_slow_peer(k).sleeps, 0);
-        }
-}
-END_TEST
-
-/* That spin is bounded (20 us by default): a transfer that takes long costs
- * the waiter a sleep, not a busy CPU, and its commit still wakes the waiter.
- * Loop 1 waits through poll(). */
-START_TEST(test_wait_spin_is_bounded) {
-        struct slow_peer_case k = {NULL, 120, _i == 1, false, -1};
-        struct wait_cost w = wait_for_slow_peer(k);
-        ck_assert_int_ge(w.ms, 100);
-        ck_assert_int_lt(w.ms, 5000);
-        ck_assert_msg(w.cpu_us < 50000, "the reader spent %ld us of CPU waiting %lld ms", w.cpu_us,
-                      (long long) w.ms);
-        ck_assert_int_ge(w.sleeps, 1);
-}
-END_TEST
-
-/* shbuf_set_busy_spin() overrides the environment, both ways; loop bit 0
- * waits through poll(), where it bounds the look's spin. */
-START_TEST(test_set_busy_spin) {
-        bool use_poll = _i & 1;
-        if (_i & 2) {
-                struct slow_peer_case k = {"0", 5, use_poll, false, 100000};
-                ck_assert_int_eq(wait_for_slow_peer(k).sleeps, 0);
-        } else {
-                struct slow_peer_case k = {"100000", 60, use_poll, false, 0};
-                ck_assert_int_ge(wait_for_slow_peer(k).sleeps, 1);
-        }
-        shbuf *sb = mk(1, 64);
-        ASSERT_FAILS(shbuf_set_busy_spin(sb, 100001), EINVAL);
-        ASSERT_FAILS(shbuf_set_busy_spin(NULL, 1), EINVAL);
-        shbuf_free(sb);
-}
-END_TEST
-
-START_TEST(test_wait_timeout) {
-        shbuf *sb = mk(0, 64);
-        ck_assert_int_eq(shbuf_is_empty(sb), 1);
-
-        int64_t t0 = t_now_ms();
-        ASSERT_FAILS(shbuf_wait_timeout(sb, 200), ETIMEDOUT);
-        int64_t took = t_now_ms() - t0;
-        ck_assert_int_ge(took, 190);
-        ck_assert_int_lt(took, 2000);
-        ASSERT_FAILS(shbuf_wait_timeout(sb, 0), ETIMEDOUT);
-
-        /* Also with a live, idle peer. */
-        struct child c = start_client(t_key(0));
-        ck_assert_int_eq(shbuf_is_empty(sb), 1);
-        /* The client's arrival may count as news once. */
-        (void) shbuf_wait_timeout(sb, 0);
-        t0 = t_now_ms();
-        ASSERT_FAILS(shbuf_wait_timeout(sb, 300), ETIMEDOUT);
-        took = t_now_ms() - t0;
-        ck_assert_int_ge(took, 290);
-        ck_assert_int_lt(took, 2000);
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        shbuf_free(sb);
-}
-END_TEST
-
-START_TEST(test_select_fd) {
-        shbuf *sb = mk(0, 64);
-        unsigned char buf[8];
-
-        ASSERT_FAILS(shbuf_get_select_fd(sb), EINVAL);
-        ASSERT_FAILS(shbuf_post_select(sb), EINVAL);
-        ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
-        int fd = shbuf_get_select_fd(sb);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
-        ck_assert_int_eq(shbuf_get_select_fd(sb), fd);
-        ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
-        ck_assert_int_ne(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
-
-        struct child c = start_client(t_key(0));
-        /* The client's arrival may have made it readable: drain. */
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 200) > 0)
-                ck_assert_int_eq(shbuf_post_select(sb), 0);
-        ck_assert_int_eq(poll(&p, 1, 100), 0);
-
-        put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
-        ck_assert_int_eq(poll(&p, 1, 3000), 1);
-        ck_assert_int_ne(p.revents & POLLIN, 0);
-        ck_assert_int_eq(shbuf_post_select(sb), 0);
-        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
-        ck_assert_int_eq(poll(&p, 1, 100), 0);
-
-        /* A second cycle works the same. */
-        put(c.to, 'w');
-        ck_assert_int_eq(get(c.from, 5000), 'w');
-        ck_assert_int_eq(poll(&p, 1, 3000), 1);
-        ck_assert_int_eq(shbuf_post_select(sb), 0);
-        ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
-
-        /* The peer goes away: readable, and post_select says EPIPE. */
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        int64_t t0 = t_now_ms();
-        int n = 0;
-        while (n == 0 && t_now_ms() - t0 < 3000) {
-                ck_assert_int_eq(poll(&p, 1, 3000), 1);
-                n = shbuf_post_select(sb) < 0;
-                if (n)
-                        ck_assert_int_eq(errno, EPIPE);
-        }
-        ck_assert_msg(n, "post_select did not report the peer's departure");
-
-        ck_assert_int_eq(shbuf_notify_enable(sb, 0), 0);
-        ASSERT_FAILS(shbuf_get_select_fd(sb), EINVAL);
-        ck_assert_int_eq(shbuf_notify_enable(sb, 0), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -1363,7 +864,7 @@ START_TEST(test_backend_list) {
         }
         ck_assert_msg(found, "SHBUF_BACKEND=%s is not in shbuf_backends()", t_backend());
 
-        shbuf *sb = mk(0, 16);
+        shbuf *sb = t_mk(0, 16);
         ck_assert_str_eq(shbuf_get_backend(sb), t_backend());
         shbuf_free(sb);
 
@@ -1417,70 +918,22 @@ END_TEST
 
 /* ---- permissions ------------------------------------------------------------ */
 
-/* The modes of every OS object of the buffer under key, as the OS reports
- * them; returns how many objects were found. */
+/* The modes of every OS object of the buffer under key (its data segment,
+ * if the backend has one without a key, is the one of this size), as the OS
+ * reports them; asserts that the buffer has all its objects. */
 static int object_modes(key_t key, unsigned long size, unsigned modes[8]) {
-        int n = 0;
-        if (strcmp(t_backend(), "sysv") == 0) {
-                struct shmid_ds shm;
-                struct semid_ds sem;
-                struct msqid_ds msg;
-                union {
-                        int val;
-                        struct semid_ds *buf;
-                } arg = {.buf = &sem};
-                int id = shmget(key, 0, 0);
-                ck_assert_int_ge(id, 0);
-                ck_assert_int_eq(shmctl(id, IPC_STAT, &shm), 0);
-                modes[n++] = shm.shm_perm.mode & 0777;
-                id = semget(key, 0, 0);
-                ck_assert_int_ge(id, 0);
-                ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
-                modes[n++] = sem.sem_perm.mode & 0777;
-                id = msgget(key, 0);
-                ck_assert_int_ge(id, 0);
-                ck_assert_int_eq(msgctl(id, IPC_STAT, &msg), 0);
-                modes[n++] = msg.msg_perm.mode & 0777;
-                /* The data segment is IPC_PRIVATE: find it by creator and size. */
-                FILE *f = fopen("/proc/sysvipc/shm", "re");
-                char line[512];
-                ck_assert_ptr_nonnull(f);
-                int data = 0;
-                while (fgets(line, sizeof(line), f)) {
-                        long long k, sid, sz, cpid;
-                        unsigned long long perms;
-                        if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &sid, &perms, &sz, &cpid) == 5 &&
-                            k == 0 && cpid == getpid() && sz == (long long) size) {
-                                modes[n++] = (unsigned) (perms & 0777);
-                                data++;
-                        }
-                }
-                fclose(f);
-                ck_assert_int_eq(data, 1);
-                return n;
-        }
-        /* POSIX: /dev/shm/shbuf-<key>-..., and /dev/mqueue when mounted. */
-        const char *dirs[] = {"/dev/shm", "/dev/mqueue"};
-        for (int d = 0; d < 2; d++) {
-                char pattern[64];
-                glob_t g;
-                snprintf(pattern, sizeof(pattern), "%s/shbuf-%08x-*", dirs[d], (unsigned) key);
-                if (glob(pattern, 0, NULL, &g) != 0)
-                        continue;
-                for (size_t i = 0; i < g.gl_pathc && n < 8; i++) {
-                        struct stat s;
-                        ck_assert_int_eq(stat(g.gl_pathv[i], &s), 0);
-                        modes[n++] = s.st_mode & 0777;
-                }
-                globfree(&g);
-        }
-        ck_assert_msg(n >= 1, "no /dev/shm/shbuf-%08x-* objects", (unsigned) key);
+        struct t_object o[8];
+        int n = t_collect_objects(key, getpid(), size, o, 8);
+        ck_assert_msg(n == t_desc()->nobjects, "%d objects of the buffer 0x%08x, expected %d", n,
+                      (unsigned) key, t_desc()->nobjects);
+        for (int i = 0; i < n; i++)
+                modes[i] = o[i].mode;
         return n;
 }
 
 START_TEST(test_access) {
         const unsigned long size = 4099;
-        shbuf *sb = mk(0, size);
+        shbuf *sb = t_mk(0, size);
         unsigned modes[8];
         shbuf_info info;
 
@@ -1504,204 +957,6 @@ START_TEST(test_access) {
                 ck_assert_uint_eq(modes[i], 0777);
         ck_assert_int_eq(shbuf_access(sb, 0600), 0);
         shbuf_free(sb);
-}
-END_TEST
-
-/* ---- foreign objects under the key (needs SysV) ----------------------------- */
-
-static size_t control_size(void) {
-        /* Ask the kernel what size a SysV control segment has. */
-        shbuf_options o = {.backend = "sysv"};
-        shbuf *sb = shbuf_create_with(t_key(9), 16, &o);
-        struct shmid_ds ds;
-        ck_assert_msg(sb != NULL, "shbuf_create_with(sysv): %s", strerror(errno));
-        int id = shmget(t_key(9), 0, 0);
-        ck_assert_int_ge(id, 0);
-        ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
-        shbuf_free(sb);
-        return ds.shm_segsz;
-}
-
-START_TEST(test_eproto_foreign_segment) {
-        if (!t_have_backend("sysv"))
-                return;
-        const size_t csize = control_size();
-        const size_t sizes[] = {csize, csize * 2, 100, 0};
-        const key_t key = t_key(1);
-
-        for (int v = 0; v < 4; v++) {
-                size_t size = sizes[v] ? sizes[v] : csize;
-                int id = shmget(key, size, IPC_CREAT | IPC_EXCL | 0600);
-                ck_assert_msg(id >= 0, "shmget: %s", strerror(errno));
-                unsigned char *p = shmat(id, NULL, 0);
-                ck_assert_ptr_ne(p, (void *) -1);
-                /* Variant 3: all zeros, like a fresh segment of another program. */
-                for (size_t i = 0; i < size; i++)
-                        p[i] = sizes[v] ? (unsigned char) (i * 13 + 5) : 0;
-                unsigned char *copy = malloc(size);
-                ck_assert_ptr_nonnull(copy);
-                memcpy(copy, p, size);
-                ck_assert_int_eq(shmdt(p), 0);
-
-                ASSERT_NULL(shbuf_open(key), EPROTO);
-                ASSERT_NULL(t_create(key, 4096), EEXIST);
-                shbuf_info info;
-                ASSERT_FAILS(shbuf_inspect(key, NULL, &info), EPROTO);
-                ASSERT_FAILS(shbuf_remove(key, NULL), EPROTO);
-                ck_assert_int_eq(t_gc_removes(key), 0);
-                ck_assert_int_eq(t_lists(key), 0);
-
-                /* Still there, same id, same size, same bytes, unattached. */
-                struct shmid_ds ds;
-                ck_assert_int_eq(shmget(key, 0, 0), id);
-                ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
-                ck_assert_uint_eq(ds.shm_segsz, size);
-                ck_assert_uint_eq(ds.shm_nattch, 0);
-                ck_assert_int_eq(ds.shm_perm.mode & 0777, 0600);
-                p = shmat(id, NULL, SHM_RDONLY);
-                ck_assert_ptr_ne(p, (void *) -1);
-                ck_assert_mem_eq(p, copy, size);
-                shmdt(p);
-                free(copy);
-                /* Nothing else was made under the key either. */
-                ck_assert_int_eq(semget(key, 0, 0), -1);
-                ck_assert_int_eq(msgget(key, 0), -1);
-                ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
-        }
-}
-END_TEST
-
-START_TEST(test_foreign_sem_and_queue) {
-        if (strcmp(t_backend(), "sysv") != 0)
-                return;
-        const key_t key = t_key(1);
-
-        int sem = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
-        ck_assert_int_ge(sem, 0);
-        ASSERT_NULL(t_create(key, 64), EEXIST);
-        ck_assert_int_eq(semget(key, 0, 0), sem);
-        ck_assert_int_eq(shmget(key, 0, 0), -1);
-        ck_assert_int_eq(msgget(key, 0), -1);
-        ck_assert_int_eq(semctl(sem, 0, IPC_RMID), 0);
-
-        int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
-        ck_assert_int_ge(q, 0);
-        ASSERT_NULL(t_create(key, 64), EEXIST);
-        ck_assert_int_eq(msgget(key, 0), q);
-        ck_assert_int_eq(shmget(key, 0, 0), -1);
-        ck_assert_int_eq(semget(key, 0, 0), -1);
-        ck_assert_int_eq(msgctl(q, IPC_RMID, NULL), 0);
-}
-END_TEST
-
-/* ---- tooling ----------------------------------------------------------------- */
-
-static bool find_info(shbuf_info *list, size_t n, key_t key, shbuf_info *ret) {
-        for (size_t i = 0; i < n; i++) {
-                if (list[i].key == key) {
-                        *ret = list[i];
-                        return true;
-                }
-        }
-        return false;
-}
-
-START_TEST(test_list_inspect) {
-        shbuf *sb = mk(0, 5000);
-        shbuf_info *list = NULL, info;
-        size_t n = 0;
-
-        ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
-        ck_assert_int_eq(shbuf_list(&list, &n), 0);
-        ck_assert_msg(find_info(list, n, t_key(0), &info), "shbuf_list does not show 0x%08x",
-                      (unsigned) t_key(0));
-        free(list);
-        ck_assert_str_eq(info.backend, t_backend());
-        ck_assert_uint_eq(info.size, 5000);
-        ck_assert_int_eq(info.provider_pid, getpid());
-        ck_assert_int_eq(info.provider_alive, 1);
-        ck_assert_int_eq(info.client_attached, 0);
-        ck_assert_int_eq(info.status_valid, 1);
-        ck_assert_uint_eq(info.status.length, 3);
-        ck_assert_uint_eq(info.mode & 0777, 0600);
-        ck_assert_uint_eq(info.uid, getuid());
-
-        struct child c = start_client(t_key(0));
-        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
-        ck_assert_int_eq(info.key, t_key(0));
-        ck_assert_str_eq(info.backend, t_backend());
-        ck_assert_int_eq(info.client_attached, 1);
-        ck_assert_int_eq(info.client_alive, 1);
-        ck_assert_int_eq(info.client_pid, c.pid);
-        ck_assert_int_eq(shbuf_inspect(t_key(0), t_backend(), &info), 0);
-        for (const char *const *b = shbuf_backends(); *b; b++)
-                if (strcmp(*b, t_backend()) != 0)
-                        ASSERT_FAILS(shbuf_inspect(t_key(0), *b, &info), ENOENT);
-        put(c.to, 'f');
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        ck_assert_int_eq(shbuf_inspect(t_key(0), NULL, &info), 0);
-        ck_assert_int_eq(info.client_attached, 0);
-
-        ASSERT_FAILS(shbuf_inspect(t_key(1), NULL, &info), ENOENT);
-        shbuf_free(sb);
-        ASSERT_FAILS(shbuf_inspect(t_key(0), NULL, &info), ENOENT);
-}
-END_TEST
-
-/* A provider that dies without shbuf_free(). */
-static int c_crashing_provider(key_t key, int in, int out) {
-        shbuf *sb = t_create(key, 256);
-        if (!sb)
-                return 1;
-        _exit(0);
-}
-
-START_TEST(test_remove_and_gc) {
-        const key_t stale = t_key(0), live = t_key(1), other = t_key(2);
-        shbuf_info info, *list = NULL;
-        size_t n = 0;
-
-        struct child c = fork_child(c_crashing_provider, stale);
-        ck_assert_int_eq(finish_child(&c, 5000), 0);
-        ck_assert_int_eq(shbuf_inspect(stale, NULL, &info), 0);
-        ck_assert_int_eq(info.provider_alive, 0);
-
-        shbuf *sb = mk(1, 64);
-        /* Dry run: reported, not removed. */
-        ck_assert_int_eq(shbuf_gc(1, &list, &n), 0);
-        ck_assert(find_info(list, n, stale, &info));
-        ck_assert(!find_info(list, n, live, &info));
-        free(list);
-        ck_assert_int_eq(shbuf_inspect(stale, NULL, &info), 0);
-
-        ck_assert_int_eq(shbuf_gc(0, &list, &n), 0);
-        ck_assert(find_info(list, n, stale, &info));
-        ck_assert(!find_info(list, n, live, &info));
-        free(list);
-        ASSERT_FAILS(shbuf_inspect(stale, NULL, &info), ENOENT);
-        ck_assert_int_eq(shbuf_inspect(live, NULL, &info), 0);
-        /* The key is free again. */
-        shbuf *again = t_create(stale, 64);
-        ck_assert_msg(again != NULL, "recreating after gc: %s", strerror(errno));
-        shbuf_free(again);
-
-        /* shbuf_remove() under a live provider: it hears of it. */
-        ck_assert_int_eq(shbuf_is_empty(sb), 1);
-        ck_assert_int_eq(shbuf_remove(live, NULL), 0);
-        ASSERT_FAILS(shbuf_inspect(live, NULL, &info), ENOENT);
-        /* Wake-ups may be spurious (the removal itself wakes the peers):
-         * within a second, a wait must report EPIPE. */
-        int64_t t0 = t_now_ms();
-        int r;
-        while ((r = shbuf_wait_timeout(sb, 3000)) == 0 && t_now_ms() - t0 < 1000)
-                ;
-        ck_assert_msg(r == -1 && errno == EPIPE, "wait after removal: %d (%s)", r, strerror(errno));
-        ck_assert_int_lt(t_now_ms() - t0, 1000);
-        ck_assert_int_eq(shbuf_is_connected(sb), 0);
-        shbuf_free(sb);
-
-        ASSERT_FAILS(shbuf_remove(other, NULL), ENOENT);
-        ASSERT_FAILS(shbuf_remove(0, NULL), ENOENT);
 }
 END_TEST
 
@@ -1742,25 +997,13 @@ int main(void) {
         tcase_add_test(tc, test_ebusy_second_client);
         tcase_add_test(tc, test_dead_client_does_not_block);
         tcase_add_test(tc, test_is_connected);
-        tcase_add_test(tc, test_status_lock_edit_notify);
-        tcase_add_test(tc, test_wait_wakes_on_commit);
-        tcase_add_test(tc, test_wait_timeout);
-        tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
-        tcase_add_loop_test(tc, test_wait_spins_through_peer_transfer, 0, 8);
-        tcase_add_loop_test(tc, test_wait_spin_is_bounded, 0, 2);
-        tcase_add_loop_test(tc, test_set_busy_spin, 0, 4);
-        tcase_add_test(tc, test_select_fd);
 
         tc = t_case(s, "backends", 20);
         tcase_add_test(tc, test_backend_list);
         tcase_add_test(tc, test_unknown_backend);
 
-        tc = t_case(s, "objects", 20);
+        tc = t_case(s, "permissions", 20);
         tcase_add_test(tc, test_access);
-        tcase_add_test(tc, test_eproto_foreign_segment);
-        tcase_add_test(tc, test_foreign_sem_and_queue);
-        tcase_add_test(tc, test_list_inspect);
-        tcase_add_test(tc, test_remove_and_gc);
 
         return t_run(s, "check_api");
 }

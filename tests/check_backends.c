@@ -1,8 +1,7 @@
 /*
- * Backend choice (SPEC §1 and §3): the list of compiled backends, opening
- * whichever backend made a buffer,
- * keys unique across backends, the fallback when SysV is unusable, and a
- * POSIX buffer made and used by an unprivileged user.
+ * Backend choice: the list of compiled backends, opening whichever backend
+ * made a buffer, keys unique across backends, the fallback when SysV is
+ * unusable, and a POSIX buffer made and used by an unprivileged user.
  *
  * These tests are about backends themselves, so they are registered once,
  * not once per backend.

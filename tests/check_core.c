@@ -27,7 +27,7 @@
 
 #include "check-run.h"
 #include "fake-backend.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 static void pair(uint64_t size, shbuf **ret_provider, shbuf **ret_client) {
         ck_assert_int_eq(shbuf__create_on(&shbuf__backend_fake, ret_provider, 0, size, 0600), 0);
@@ -345,7 +345,7 @@ START_TEST(test_notify_toggle_under_waiters) {
         /* What a handle opens once (the peer's pidfd) is open before we count. */
         ck_assert_int_eq(shbuf_notify_enable(t.sb, 1), 0);
         ck_assert_int_eq(shbuf_notify_enable(t.sb, 0), 0);
-        int fds_before = r_fd_count();
+        int fds_before = t_fd_count();
         ck_assert_int_eq(pthread_create(&th[0], NULL, toggle_main, &t), 0);
         ck_assert_int_eq(pthread_create(&th[1], NULL, toggle_main, &t), 0);
         ck_assert_int_eq(pthread_create(&th[2], NULL, waiter_main, &t), 0);
@@ -358,7 +358,7 @@ START_TEST(test_notify_toggle_under_waiters) {
         ck_assert_uint_eq(atomic_load(&t.errors), 0);
         ck_assert_uint_gt(atomic_load(&t.waits), 0);
         ck_assert_int_eq(shbuf_notify_enable(t.sb, 0), 0);
-        ck_assert_int_eq(r_fd_count(), fds_before);
+        ck_assert_int_eq(t_fd_count(), fds_before);
         shbuf_free(t.peer);
         shbuf_free(t.sb);
 }

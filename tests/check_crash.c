@@ -1,5 +1,5 @@
 /*
- * Crashed peers and removed objects (issue 6, "Crashes and removal"):
+ * Crashed peers and removed objects:
  *
  *   - a peer killed with SIGKILL while this side is blocked in shbuf_wait(),
  *     in poll() on the select descriptor, or waiting for the status lock the
@@ -40,7 +40,7 @@
 
 #include "check-run.h"
 #include "layout.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 extern char **environ;
 
@@ -67,12 +67,12 @@ static int p_peer(key_t key, int in, int out, void *arg) {
         shbuf *sb = mode & PEER_OPEN ? shbuf_open(key) : shbuf_create(key, RING);
         if (!sb) {
                 int e = errno;
-                r_put(out, 'E');
+                t_put(out, 'E');
                 return e;
         }
         if (mode & PEER_LOCK) {
                 if (shbuf_status_lock(sb) < 0) {
-                        r_put(out, 'L');
+                        t_put(out, 'L');
                         return 1;
                 }
                 shbuf_status *st = shbuf_get_status(sb);
@@ -83,15 +83,15 @@ static int p_peer(key_t key, int in, int out, void *arg) {
                         st->length = 3;
                 }
         }
-        r_put(out, 'r');
+        t_put(out, 'r');
         for (;;) {
-                char c = r_get(in, 60000);
+                char c = t_get(in, 60000);
                 switch (c) {
                 case 'n':
-                        r_put(out, shbuf_notify(sb) == 0 ? 'n' : 'E');
+                        t_put(out, shbuf_notify(sb) == 0 ? 'n' : 'E');
                         break;
                 case 'w':
-                        r_put(out, shbuf_write(sb, (const unsigned char *) "hello", 5) == 5 ? 'w' : 'E');
+                        t_put(out, shbuf_write(sb, (const unsigned char *) "hello", 5) == 5 ? 'w' : 'E');
                         break;
                 case 'k':
                         raise(SIGKILL);
@@ -99,16 +99,16 @@ static int p_peer(key_t key, int in, int out, void *arg) {
                 case 'S':
                         /* Stopped where it stands, the lock held if it has
                          * it: the other side must not hang on it. */
-                        r_put(out, 'S');
+                        t_put(out, 'S');
                         raise(SIGSTOP);
                         break;
                 case 'u':
-                        r_put(out, shbuf_status_unlock(sb) == 0 ? 'u' : 'E');
+                        t_put(out, shbuf_status_unlock(sb) == 0 ? 'u' : 'E');
                         break;
                 case 'L':
                         /* Try the lock; it answers only if it got it. */
-                        r_put(out, 'l');
-                        r_put(out, shbuf_status_lock(sb) == 0 ? 'L' : 'E');
+                        t_put(out, 'l');
+                        t_put(out, shbuf_status_lock(sb) == 0 ? 'L' : 'E');
                         break;
                 case 'f':
                         shbuf_free(sb);
@@ -119,10 +119,10 @@ static int p_peer(key_t key, int in, int out, void *arg) {
         }
 }
 
-static struct r_child start_peer(key_t key, int mode) {
-        struct r_child c = r_fork(p_peer, key, (void *) (intptr_t) mode);
+static struct t_child start_peer(key_t key, int mode) {
+        struct t_child c = t_fork(p_peer, key, (void *) (intptr_t) mode);
         ck_assert_int_gt(c.pid, 0);
-        char r = r_get(c.from, 10000);
+        char r = t_get(c.from, 10000);
         ck_assert_msg(r == 'r', "the peer did not get ready (%c)", r ? r : '?');
         return c;
 }
@@ -191,7 +191,7 @@ START_TEST(test_killed_while_blocked) {
         const enum blocked_in where = (enum blocked_in)(_i / 2);
         const key_t key = t_key(0);
         shbuf *sb = NULL;
-        struct r_child peer;
+        struct t_child peer;
         struct killer k;
         int mode = where == IN_LOCK ? PEER_LOCK : 0;
 
@@ -286,7 +286,7 @@ START_TEST(test_killed_while_blocked) {
                 ck_assert_int_eq(shbuf_remove(key, NULL), 0);
         }
         char desc[512];
-        ck_assert_msg(r_objects(key, peer.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, peer.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -303,10 +303,10 @@ START_TEST(test_dead_holder_edit_lost) {
         shbuf *sb = t_create(key, RING);
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "hello", 5), 5);
-        struct r_child peer =
+        struct t_child peer =
                 start_peer(key, PEER_OPEN | PEER_LOCK | (impossible ? PEER_SCRIBBLE : PEER_HALF));
-        r_put(peer.to, 'k');
-        r_finish(&peer, 5000);
+        t_put(peer.to, 'k');
+        t_finish(&peer, 5000);
 
         int64_t t0 = t_now_ms();
         unsigned char buf[16];
@@ -395,9 +395,9 @@ START_TEST(test_stopped_holder) {
         shbuf *sb = t_create(key, RING);
         ck_assert_ptr_nonnull(sb);
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "abc", 3), 3);
-        struct r_child peer = start_peer(key, PEER_OPEN | PEER_LOCK);
-        r_put(peer.to, 'S');
-        ck_assert_int_eq(r_get(peer.from, 5000), 'S');
+        struct t_child peer = start_peer(key, PEER_OPEN | PEER_LOCK);
+        t_put(peer.to, 'S');
+        ck_assert_int_eq(t_get(peer.from, 5000), 'S');
         t_sleep_ms(50);
         unsigned char buf[8];
         long r;
@@ -447,14 +447,14 @@ START_TEST(test_stopped_holder) {
 
         /* Going on, it releases: everything works again. */
         kill(peer.pid, SIGCONT);
-        r_put(peer.to, 'u');
-        ck_assert_int_eq(r_get(peer.from, 5000), 'u');
+        t_put(peer.to, 'u');
+        ck_assert_int_eq(t_get(peer.from, 5000), 'u');
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
         ck_assert_mem_eq(buf, "abc", 3);
         ck_assert_int_eq(shbuf_status_lock(sb), 0);
         ck_assert_int_eq(shbuf_status_unlock(sb), 0);
-        r_put(peer.to, 'f');
-        ck_assert_int_eq(r_finish(&peer, 5000), 0);
+        t_put(peer.to, 'f');
+        ck_assert_int_eq(t_finish(&peer, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -471,26 +471,26 @@ START_TEST(test_lock_waiter_killed_in_sleep) {
         shbuf *sb = t_create(key, RING);
         ck_assert_ptr_nonnull(sb);
         ck_assert_int_eq(shbuf_status_lock(sb), 0);
-        struct r_child waiter = start_peer(key, PEER_OPEN);
-        r_put(waiter.to, 'L');
-        ck_assert_int_eq(r_get(waiter.from, 5000), 'l');
+        struct t_child waiter = start_peer(key, PEER_OPEN);
+        t_put(waiter.to, 'L');
+        ck_assert_int_eq(t_get(waiter.from, 5000), 'l');
         t_sleep_ms(100); /* asleep on the lock by now */
         kill(waiter.pid, SIGKILL);
-        r_finish(&waiter, 5000);
+        t_finish(&waiter, 5000);
         ck_assert_int_eq(shbuf_status_unlock(sb), 0);
         for (int i = 0; i < 3; i++) {
                 ck_assert_int_eq(shbuf_status_lock(sb), 0);
                 ck_assert_int_eq(shbuf_status_unlock(sb), 0);
         }
-        volatile struct shbuf__control *c = r_map_control(key, t_backend());
+        volatile struct shbuf__control *c = t_map_control(key);
         ck_assert_ptr_nonnull((void *) c);
         ck_assert_uint_eq(c->lock.owner, 0);
-        r_unmap_control(c, t_backend());
+        t_unmap_control(c);
 
         /* A new client takes the lock and dies holding it. */
-        struct r_child holder = start_peer(key, PEER_OPEN | PEER_LOCK);
-        r_put(holder.to, 'k');
-        r_finish(&holder, 5000);
+        struct t_child holder = start_peer(key, PEER_OPEN | PEER_LOCK);
+        t_put(holder.to, 'k');
+        t_finish(&holder, 5000);
         int64_t t0 = t_now_ms();
         ck_assert_int_eq(shbuf_status_lock(sb), 0);
         int64_t took = t_now_ms() - t0;
@@ -526,9 +526,9 @@ static int p_idle(key_t key, int in, int out, void *arg) {
         if (use_poll)
                 (void) shbuf_post_select(sb);
         (void) shbuf_is_empty(sb);
-        int64_t cpu0 = r_cpu_us();
-        long sw0 = r_voluntary_switches();
-        r_put(out, 'r');
+        int64_t cpu0 = t_cpu_us();
+        long sw0 = t_voluntary_switches();
+        t_put(out, 'r');
         if (use_poll) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
                 rep.result = poll(&p, 1, 20000) == 1 ? shbuf_post_select(sb) : -2;
@@ -536,10 +536,10 @@ static int p_idle(key_t key, int in, int out, void *arg) {
                 rep.result = shbuf_wait(sb);
         }
         rep.err = errno;
-        rep.cpu_us = r_cpu_us() - cpu0;
-        rep.switches = r_voluntary_switches() - sw0;
+        rep.cpu_us = t_cpu_us() - cpu0;
+        rep.switches = t_voluntary_switches() - sw0;
         (void) !t_write_all(out, &rep, sizeof(rep));
-        (void) r_get(in, 10000);
+        (void) t_get(in, 10000);
         shbuf_free(sb);
         return 0;
 }
@@ -549,16 +549,16 @@ START_TEST(test_idle_wait_costs_nothing) {
         const key_t key = t_key(0);
         shbuf *sb = t_create(key, RING);
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
-        struct r_child c = r_fork(p_idle, key, use_poll ? (void *) 1 : NULL);
+        struct t_child c = t_fork(p_idle, key, use_poll ? (void *) 1 : NULL);
         ck_assert_int_gt(c.pid, 0);
-        ck_assert_int_eq(r_get(c.from, 10000), 'r');
+        ck_assert_int_eq(t_get(c.from, 10000), 'r');
         /* The child sleeps with a healthy peer for 3 s. */
         t_sleep_ms(3000);
         ck_assert_int_eq(shbuf_notify(sb), 0);
         struct idle_report rep;
-        ck_assert_int_eq(r_get_n(c.from, &rep, sizeof(rep), 5000), 0);
-        r_put(c.to, 'f');
-        ck_assert_int_eq(r_finish(&c, 5000), 0);
+        ck_assert_int_eq(t_get_n(c.from, &rep, sizeof(rep), 5000), 0);
+        t_put(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 
         ck_assert_msg(rep.result == 0, "the idle %s returned %d (%s)", use_poll ? "poll" : "wait",
@@ -568,7 +568,7 @@ START_TEST(test_idle_wait_costs_nothing) {
         /* The goal is < 1 ms per 10 s; allow noise (and the sanitizers'
          * heavier thread start), but not a periodic wake-up: one every
          * 200 ms would be 15 switches. */
-        ck_assert_msg(rep.cpu_us < (r_sanitized() ? 20000 : 3000), "%lld us of CPU while idle for 3 s",
+        ck_assert_msg(rep.cpu_us < (t_sanitized() ? 20000 : 3000), "%lld us of CPU while idle for 3 s",
                       (long long) rep.cpu_us);
         ck_assert_msg(rep.switches <= 6, "%ld context switches while idle for 3 s: periodic wake-ups",
                       rep.switches);
@@ -590,16 +590,16 @@ static bool gc_lists(key_t key, int dry_run) {
 
 START_TEST(test_gc_after_provider_killed) {
         const key_t key = t_key(1);
-        struct r_child p = start_peer(key, 0);
+        struct t_child p = start_peer(key, 0);
         pid_t ppid = p.pid;
-        r_put(p.to, 'w');
-        ck_assert_int_eq(r_get(p.from, 5000), 'w');
+        t_put(p.to, 'w');
+        ck_assert_int_eq(t_get(p.from, 5000), 'w');
 
         /* A live client keeps the buffer from being garbage. */
         shbuf *client = shbuf_open(key);
         ck_assert_msg(client != NULL, "shbuf_open: %s", strerror(errno));
         kill(ppid, SIGKILL);
-        r_finish(&p, 5000);
+        t_finish(&p, 5000);
         shbuf_info info;
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 0);
@@ -620,7 +620,7 @@ START_TEST(test_gc_after_provider_killed) {
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
         ck_assert_int_eq(errno, ENOENT);
         char desc[512];
-        ck_assert_msg(r_objects(key, ppid, desc, sizeof(desc)) == 0, "gc left: %s", desc);
+        ck_assert_msg(t_objects(key, ppid, desc, sizeof(desc)) == 0, "gc left: %s", desc);
 
         /* The key is free again. */
         shbuf *sb = t_create(key, RING);
@@ -634,30 +634,30 @@ START_TEST(test_client_killed_while_waiting) {
         shbuf *sb = t_create(key, RING);
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
 
-        struct r_child c = start_peer(key, PEER_OPEN);
+        struct t_child c = start_peer(key, PEER_OPEN);
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
         kill(c.pid, SIGKILL);
-        r_finish(&c, 5000);
+        t_finish(&c, 5000);
         ck_assert_int_eq(shbuf_is_connected(sb), 0);
 
         /* A new client gets in at once (no EBUSY) and is heard. */
         for (int round = 0; round < 3; round++) {
-                struct r_child d = r_fork(p_peer, key, (void *) (intptr_t) PEER_OPEN);
-                char r = r_get(d.from, 10000);
-                int code = r == 'r' ? 0 : r_finish(&d, 5000);
+                struct t_child d = t_fork(p_peer, key, (void *) (intptr_t) PEER_OPEN);
+                char r = t_get(d.from, 10000);
+                int code = r == 'r' ? 0 : t_finish(&d, 5000);
                 ck_assert_msg(r == 'r', "a new client could not open: %s", code > 0 ? strerror(code) : "?");
-                r_put(d.to, 'w');
-                ck_assert_int_eq(r_get(d.from, 5000), 'w');
+                t_put(d.to, 'w');
+                ck_assert_int_eq(t_get(d.from, 5000), 'w');
                 unsigned char buf[8];
                 ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 5);
                 ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
                 /* Leave the way the next round needs: killed, then freed. */
                 if (round % 2 == 0) {
-                        r_put(d.to, 'k');
-                        r_finish(&d, 5000);
+                        t_put(d.to, 'k');
+                        t_finish(&d, 5000);
                 } else {
-                        r_put(d.to, 'f');
-                        ck_assert_int_eq(r_finish(&d, 5000), 0);
+                        t_put(d.to, 'f');
+                        ck_assert_int_eq(t_finish(&d, 5000), 0);
                 }
         }
         shbuf_free(sb);
@@ -686,7 +686,7 @@ static int p_stream(key_t key, int in, int out, void *arg) {
                         strerror(errno));
                 return 5;
         }
-        r_put(out, 'r');
+        t_put(out, 'r');
         const int64_t deadline = t_now_ms() + 20000;
         const char *what = NULL;
         while (t_now_ms() < deadline) {
@@ -697,7 +697,7 @@ static int p_stream(key_t key, int in, int out, void *arg) {
                 }
                 moved += (uint64_t) n;
                 if (!told && moved >= 4 * RING) {
-                        r_put(out, 'm');
+                        t_put(out, 'm');
                         told = true;
                 }
                 if (n == 0 && shbuf_wait(sb) < 0) {
@@ -736,22 +736,13 @@ static int run_cmd(char *const argv[]) {
 }
 
 /* The IPC_PRIVATE segment (data block) that pid created, or -1. */
-static int data_segment_of(pid_t pid) {
-        FILE *f = fopen("/proc/sysvipc/shm", "re");
-        char line[512];
-        int found = -1;
-        if (!f)
-                return -1;
-        if (fgets(line, sizeof(line), f))
-                while (fgets(line, sizeof(line), f)) {
-                        long long k, id, size, cpid;
-                        unsigned long long perms;
-                        if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &id, &perms, &size, &cpid) == 5 &&
-                            k == 0 && cpid == pid && size == RING)
-                                found = (int) id;
-                }
-        fclose(f);
-        return found;
+static int data_segment_of(key_t key, pid_t pid) {
+        struct t_object o[8];
+        int n = t_collect_objects(key, pid, RING, o, 8);
+        for (int i = 0; i < n && i < 8; i++)
+                if (o[i].role == T_DATA && o[i].id >= 0)
+                        return (int) o[i].id;
+        return -1;
 }
 
 START_TEST(test_removed_under_running_pair) {
@@ -762,15 +753,15 @@ START_TEST(test_removed_under_running_pair) {
                 return;
         }
         const key_t key = t_key(2);
-        struct r_child prov = r_fork(p_stream, key, (void *) 1);
+        struct t_child prov = t_fork(p_stream, key, (void *) 1);
         ck_assert_int_gt(prov.pid, 0);
-        ck_assert_int_eq(r_get(prov.from, 10000), 'r');
-        struct r_child cli = r_fork(p_stream, key, NULL);
+        ck_assert_int_eq(t_get(prov.from, 10000), 'r');
+        struct t_child cli = t_fork(p_stream, key, NULL);
         ck_assert_int_gt(cli.pid, 0);
-        ck_assert_int_eq(r_get(cli.from, 10000), 'r');
+        ck_assert_int_eq(t_get(cli.from, 10000), 'r');
         /* Running: data moves both ways through the ring. */
-        ck_assert_int_eq(r_get(prov.from, 10000), 'm');
-        ck_assert_int_eq(r_get(cli.from, 10000), 'm');
+        ck_assert_int_eq(t_get(prov.from, 10000), 'm');
+        ck_assert_int_eq(t_get(cli.from, 10000), 'm');
 
         char keyhex[32], idstr[32];
         snprintf(keyhex, sizeof(keyhex), "0x%08x", (unsigned) key);
@@ -779,7 +770,7 @@ START_TEST(test_removed_under_running_pair) {
                 ck_assert_int_eq(shbuf_remove(key, NULL), 0);
                 break;
         case RM_IPCRM: {
-                int id = data_segment_of(prov.pid);
+                int id = data_segment_of(key, prov.pid);
                 ck_assert_int_ge(id, 0);
                 snprintf(idstr, sizeof(idstr), "%d", id);
                 /*
@@ -800,28 +791,27 @@ START_TEST(test_removed_under_running_pair) {
                 break;
         }
         case RM_UNLINK: {
-                static const char *const shm[] = {"ctl", "data"}, *const mq[] = {"p", "c"};
-                char name[64];
-                for (int i = 0; i < 2; i++) {
-                        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, shm[i]);
-                        ck_assert_msg(shm_unlink(name) == 0, "shm_unlink %s: %s", name, strerror(errno));
-                        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, mq[i]);
-                        ck_assert_msg(mq_unlink(name) == 0, "mq_unlink %s: %s", name, strerror(errno));
-                }
+                /* Every object of the buffer, by its name. */
+                struct t_object o[8];
+                int n = t_collect_objects(key, 0, 0, o, 8);
+                ck_assert_int_eq(n, t_desc()->nobjects);
+                for (int i = 0; i < n; i++)
+                        ck_assert_msg(o[i].backend->remove(&o[i]) == 0, "removing %s %s: %s", o[i].kind,
+                                      o[i].name, strerror(errno));
                 break;
         }
         }
         const int64_t removed = t_now_ms();
-        int pc = r_finish(&prov, 5000), cc = r_finish(&cli, 5000);
+        int pc = t_finish(&prov, 5000), cc = t_finish(&cli, 5000);
         const int64_t took = t_now_ms() - removed;
         ck_assert_msg(pc == 0, "%s: the provider ended with %d (status %d)", removal_name[how], pc,
-                      r_last_status);
+                      t_last_status);
         ck_assert_msg(cc == 0, "%s: the client ended with %d (status %d)", removal_name[how], cc,
-                      r_last_status);
+                      t_last_status);
         fprintf(stderr, "%s under a running pair: both ended with EPIPE within %lld ms\n", removal_name[how],
                 (long long) took);
         char desc[512];
-        ck_assert_msg(r_objects(key, prov.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, prov.pid, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -872,7 +862,7 @@ START_TEST(test_clients_race) {
                 close(go[1]);
                 int wins = 0, busy = 0;
                 for (int i = 0; i < RACERS; i++) {
-                        char c = r_get(results[0], 10000);
+                        char c = t_get(results[0], 10000);
                         wins += c == 'y';
                         busy += c == 'b';
                 }

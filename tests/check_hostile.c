@@ -1,8 +1,8 @@
 /*
- * A hostile peer (issue 6, "Hostile or corrupted peer"): a process maps the
- * control block directly and keeps writing random values into the private
- * header and the status block, while this process runs every API call in a
- * loop. Nothing may crash or touch memory outside the mappings (this test
+ * A hostile or corrupted peer: a process maps the control block directly
+ * and keeps writing random values into the private header and the status
+ * block, while this process runs every API call in a loop. Nothing may
+ * crash or touch memory outside the mappings (this test
  * matters most under AddressSanitizer: every buffer handed to the library
  * has exactly the size given), calls fail only with EPROTO (or the errors
  * documented for the call) and the run ends in bounded time.
@@ -31,7 +31,7 @@
 
 #include "layout.h"
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 #define RING 4096
 #define IDENT_BYTES 32
@@ -51,7 +51,7 @@ _Static_assert(offsetof(struct shbuf__control, header.backend_area) == IDENT_BYT
 
 /* Map the control block under key without the library. */
 static volatile uint32_t *map_control(key_t key) {
-        return r_map_control(key, t_backend());
+        return t_map_control(key);
 }
 
 /* What a scribbler writes to. */
@@ -88,7 +88,7 @@ static int p_scribbler(key_t key, int in, int out, void *arg) {
                 w[i] = (uint32_t) t_rand64(&rnd);
         if (what == SCRIBBLE_IDENT)
                 w[0] = SHBUF__MAGIC ^ 1;
-        r_put(out, 'r');
+        t_put(out, 'r');
         for (uint64_t burst = 0;; burst++) {
                 uint64_t r = t_rand64(&rnd);
                 for (unsigned k = 0; k < 1 + (r & 15); k++) {
@@ -255,22 +255,22 @@ static int p_try_open(key_t key, int in, int out, void *arg) {
 }
 
 START_TEST(test_hostile_peer) {
-        const unsigned long rounds = r_env_u64("SHBUF_HOSTILE_ROUNDS", 100000);
+        const unsigned long rounds = t_env_u64("SHBUF_HOSTILE_ROUNDS", 100000);
         const key_t key = t_key(0);
         shbuf *sb = t_create(key, RING);
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
         ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
 
         /* Phase 1: the lock, the peer slots and the status. */
-        struct r_child s = r_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_SHARED);
+        struct t_child s = t_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_SHARED);
         ck_assert_int_gt(s.pid, 0);
-        ck_assert_int_eq(r_get(s.from, 10000), 'r');
+        ck_assert_int_eq(t_get(s.from, 10000), 'r');
         struct tally t1 = {0};
         int64_t t0 = t_now_ms();
         run_rounds(sb, rounds, &t1);
         int64_t took1 = t_now_ms() - t0;
         kill(s.pid, SIGKILL);
-        r_finish(&s, 5000);
+        t_finish(&s, 5000);
         fprintf(stderr,
                 "%s: %lu rounds against a scribbled lock, peers and status in %lld ms: %lu ok, %lu EPROTO, "
                 "%lu other documented errors\n",
@@ -281,30 +281,30 @@ START_TEST(test_hostile_peer) {
 
         /* Phase 1b: the backend area as well (object ids, or the POSIX lock's semaphore). */
         fprintf(stderr, "%s: now scribbling the backend area as well\n", t_backend());
-        s = r_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_BACKEND);
+        s = t_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_BACKEND);
         ck_assert_int_gt(s.pid, 0);
-        ck_assert_int_eq(r_get(s.from, 10000), 'r');
+        ck_assert_int_eq(t_get(s.from, 10000), 'r');
         struct tally t1b = {0};
         t0 = t_now_ms();
         run_rounds(sb, rounds / 4, &t1b);
         took1 = t_now_ms() - t0;
         kill(s.pid, SIGKILL);
-        r_finish(&s, 5000);
+        t_finish(&s, 5000);
         fprintf(stderr,
                 "%s: %lu rounds with the backend area scribbled too in %lld ms: %lu ok, %lu EPROTO\n",
                 t_backend(), rounds / 4, (long long) took1, t1b.ok, t1b.eproto);
         ck_assert_uint_gt(t1b.ok, 0);
 
         /* Phase 2: the identification too. The running handle goes on... */
-        struct r_child s2 = r_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_IDENT);
+        struct t_child s2 = t_fork(p_scribbler, key, (void *) (intptr_t) SCRIBBLE_IDENT);
         ck_assert_int_gt(s2.pid, 0);
-        ck_assert_int_eq(r_get(s2.from, 10000), 'r');
+        ck_assert_int_eq(t_get(s2.from, 10000), 'r');
         struct tally t2 = {0};
         run_rounds(sb, rounds / 10, &t2);
         ck_assert_uint_gt(t2.ok, 0);
         /* ...but nobody new takes the block for a buffer. */
-        struct r_child o = r_fork(p_try_open, key, NULL);
-        int code = r_finish(&o, 10000);
+        struct t_child o = t_fork(p_try_open, key, NULL);
+        int code = t_finish(&o, 10000);
         ck_assert_msg(code == EPROTO, "opening a buffer with a scribbled identification: %s",
                       code > 0    ? strerror(code)
                       : code == 0 ? "it worked"
@@ -317,13 +317,13 @@ START_TEST(test_hostile_peer) {
         ck_assert_int_eq(shbuf_remove(key, NULL), -1);
         ck_assert_int_eq(errno, EPROTO);
         kill(s2.pid, SIGKILL);
-        r_finish(&s2, 5000);
+        t_finish(&s2, 5000);
 
         /* The provider still removes its own objects. */
         pid_t me = getpid();
         shbuf_free(sb);
         char desc[512];
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -351,7 +351,7 @@ START_TEST(test_gc_trusts_no_pid) {
         ck_assert_int_eq(shbuf_inspect(key, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 1);
         ck_assert_msg(t_gc_removes(key) == 0, "gc removed a live buffer (or failed)");
-        r_unmap_control(w, t_backend());
+        t_unmap_control(w);
 
         /* A provider that dies with its buffer, with our pid planted. */
         key_t orphan = t_key(41);
@@ -365,7 +365,7 @@ START_TEST(test_gc_trusts_no_pid) {
         ck_assert_ptr_nonnull((void *) w);
         w[PROVIDER_PID_WORD] = (uint32_t) getpid();
         w[PROVIDER_STATE_WORD] = SHBUF__SIDE_ATTACHED;
-        r_unmap_control(w, t_backend());
+        t_unmap_control(w);
         ck_assert_int_eq(shbuf_inspect(orphan, NULL, &info), 0);
         ck_assert_int_eq(info.provider_alive, 0);
         ck_assert_int_eq(info.client_alive, 0);
@@ -454,7 +454,7 @@ START_TEST(test_impossible_positions) {
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "xyz", 3), 3);
         ck_assert_int_eq(shbuf_read(sb, buf, sizeof(buf)), 3);
         ck_assert_mem_eq(buf, "xyz", 3);
-        r_unmap_control(w, t_backend());
+        t_unmap_control(w);
         shbuf_free(sb);
 }
 END_TEST

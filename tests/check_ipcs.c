@@ -1,7 +1,9 @@
 /*
  * The SysV backend as the system's own tools see it: ipcs(1) shows a buffer
  * under its key, ipcrm(1) under a running pair gives errors, not crashes or
- * hangs, and a killed provider wakes its client with EPIPE within a second.
+ * hangs, and a killed provider wakes its client with EPIPE within a second;
+ * and SysV objects of other programs (or of ipcmk(1)) under a buffer's key
+ * are never taken for a buffer, modified or removed.
  * Runs only where the SysV backend is compiled in, with SHBUF_BACKEND=sysv.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
+#include "client.h"
 #include "test-util.h"
 
 extern char **environ;
@@ -76,22 +79,13 @@ static bool has_id(const struct row *rows, int n, int id) {
         return false;
 }
 
-/* The IPC_PRIVATE segments this process created with that size. */
+/* The IPC_PRIVATE segments this process created with that size, as the
+ * SysV description finds them. */
 static int data_segments(unsigned long size, int *ret_id) {
-        FILE *f = fopen("/proc/sysvipc/shm", "re");
-        char line[512];
-        int n = 0;
-        ck_assert_ptr_nonnull(f);
-        while (fgets(line, sizeof(line), f)) {
-                long long key, id, sz, cpid;
-                unsigned long long perms;
-                if (sscanf(line, "%lld %lld %llo %lld %lld", &key, &id, &perms, &sz, &cpid) == 5 &&
-                    key == 0 && cpid == getpid() && sz == (long long) size) {
-                        *ret_id = (int) id;
-                        n++;
-                }
-        }
-        fclose(f);
+        struct t_object o[4];
+        int n = t_collect_objects(0, getpid(), size, o, 4);
+        for (int i = 0; i < n && i < 4; i++)
+                *ret_id = (int) o[i].id;
         return n;
 }
 
@@ -368,6 +362,225 @@ START_TEST(test_provider_killed) {
 }
 END_TEST
 
+/* ---- foreign SysV objects under a key ------------------------------------------ */
+
+static size_t control_size(void) {
+        /* Ask the kernel what size a SysV control segment has. */
+        shbuf_options o = {.backend = "sysv"};
+        shbuf *sb = shbuf_create_with(t_key(9), 16, &o);
+        struct shmid_ds ds;
+        ck_assert_msg(sb != NULL, "shbuf_create_with(sysv): %s", strerror(errno));
+        int id = shmget(t_key(9), 0, 0);
+        ck_assert_int_ge(id, 0);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
+        shbuf_free(sb);
+        return ds.shm_segsz;
+}
+
+/* A segment of another program under the key: every backend (the loop's
+ * _i-th, for creating) must leave it alone. */
+START_TEST(test_eproto_foreign_segment) {
+        setenv("SHBUF_BACKEND", t_descs()[_i]->name, 1);
+        const size_t csize = control_size();
+        const size_t sizes[] = {csize, csize * 2, 100, 0};
+        const key_t key = t_key(1);
+
+        for (int v = 0; v < 4; v++) {
+                size_t size = sizes[v] ? sizes[v] : csize;
+                int id = shmget(key, size, IPC_CREAT | IPC_EXCL | 0600);
+                ck_assert_msg(id >= 0, "shmget: %s", strerror(errno));
+                unsigned char *p = shmat(id, NULL, 0);
+                ck_assert_ptr_ne(p, (void *) -1);
+                /* Variant 3: all zeros, like a fresh segment of another program. */
+                for (size_t i = 0; i < size; i++)
+                        p[i] = sizes[v] ? (unsigned char) (i * 13 + 5) : 0;
+                unsigned char *copy = malloc(size);
+                ck_assert_ptr_nonnull(copy);
+                memcpy(copy, p, size);
+                ck_assert_int_eq(shmdt(p), 0);
+
+                ASSERT_NULL(shbuf_open(key), EPROTO);
+                ASSERT_NULL(t_create(key, 4096), EEXIST);
+                shbuf_info info;
+                ASSERT_FAILS(shbuf_inspect(key, NULL, &info), EPROTO);
+                ASSERT_FAILS(shbuf_remove(key, NULL), EPROTO);
+                ck_assert_int_eq(t_gc_removes(key), 0);
+                ck_assert_int_eq(t_lists(key), 0);
+
+                /* Still there, same id, same size, same bytes, unattached. */
+                struct shmid_ds ds;
+                ck_assert_int_eq(shmget(key, 0, 0), id);
+                ck_assert_int_eq(shmctl(id, IPC_STAT, &ds), 0);
+                ck_assert_uint_eq(ds.shm_segsz, size);
+                ck_assert_uint_eq(ds.shm_nattch, 0);
+                ck_assert_int_eq(ds.shm_perm.mode & 0777, 0600);
+                p = shmat(id, NULL, SHM_RDONLY);
+                ck_assert_ptr_ne(p, (void *) -1);
+                ck_assert_mem_eq(p, copy, size);
+                shmdt(p);
+                free(copy);
+                /* Nothing else was made under the key either. */
+                ck_assert_int_eq(semget(key, 0, 0), -1);
+                ck_assert_int_eq(msgget(key, 0), -1);
+                ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
+        }
+}
+END_TEST
+
+START_TEST(test_foreign_sem_and_queue) {
+        const key_t key = t_key(1);
+
+        int sem = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+        ck_assert_int_ge(sem, 0);
+        ASSERT_NULL(t_create(key, 64), EEXIST);
+        ck_assert_int_eq(semget(key, 0, 0), sem);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(msgget(key, 0), -1);
+        ck_assert_int_eq(semctl(sem, 0, IPC_RMID), 0);
+
+        int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+        ck_assert_int_ge(q, 0);
+        ASSERT_NULL(t_create(key, 64), EEXIST);
+        ck_assert_int_eq(msgget(key, 0), q);
+        ck_assert_int_eq(shmget(key, 0, 0), -1);
+        ck_assert_int_eq(semget(key, 0, 0), -1);
+        ck_assert_int_eq(msgctl(q, IPC_RMID, NULL), 0);
+}
+END_TEST
+
+/* Run ipcmk with args; returns the id it printed, or -1. */
+static int ipcmk(const char *a1, const char *a2) {
+        int p[2];
+        pid_t pid;
+        posix_spawn_file_actions_t fa;
+        char *argv[] = {"ipcmk", (char *) a1, (char *) a2, "-p", "0600", NULL};
+        if (!a2) {
+                argv[2] = "-p";
+                argv[3] = "0600";
+                argv[4] = NULL;
+        }
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+        int r = posix_spawnp(&pid, "ipcmk", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[1]);
+        ck_assert_msg(r == 0, "cannot run ipcmk: %s", strerror(r));
+        char line[128];
+        int ok = t_read_line(p[0], line, sizeof(line), 5000);
+        close(p[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        ck_assert_msg(ok == 0 && t_exit_code(status) == 0, "ipcmk %s failed", a1);
+        /* "Shared memory id: 42", "Semaphore id: 42", "Message queue id: 42" */
+        const char *colon = strrchr(line, ':');
+        ck_assert_ptr_nonnull(colon);
+        char *end;
+        long id = strtol(colon + 1, &end, 10);
+        ck_assert_msg(end != colon + 1 && id >= 0, "unexpected ipcmk output: %s", line);
+        return (int) id;
+}
+
+/* The buffer API on a key that holds foreign objects: none may touch them. */
+static void poke_with_api(key_t key, int want_open_errno) {
+        errno = 0;
+        ck_assert_ptr_null(shbuf_open(key));
+        ck_assert_msg(errno == want_open_errno, "shbuf_open: %s", strerror(errno));
+        errno = 0;
+        ck_assert_ptr_null(shbuf_create(key, 4096));
+        ck_assert_msg(errno == EEXIST, "shbuf_create: %s", strerror(errno));
+        errno = 0;
+        ck_assert_int_eq(shbuf_remove(key, NULL), -1);
+        ck_assert_msg(errno == want_open_errno, "shbuf_remove: %s", strerror(errno));
+        shbuf_info info;
+        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
+        ck_assert_msg(t_gc_removes(key) == 0, "shbuf_gc removed a foreign object (or failed)");
+        ck_assert_msg(t_lists(key) == 0, "shbuf_list shows a foreign object as a buffer (or failed)");
+}
+
+START_TEST(test_foreign_ipcmk) {
+        char size[32];
+        /* Exactly the size of a control block: the most confusable segment. */
+        snprintf(size, sizeof(size), "%u", 384u);
+        union semun {
+                int val;
+                struct semid_ds *buf;
+                unsigned short *array;
+        };
+
+        /* A segment. */
+        int id = ipcmk("-M", size);
+        struct shmid_ds before, after;
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &before), 0);
+        const key_t key = before.shm_perm.__key;
+        t_note_key(key);
+        unsigned char *m = shmat(id, NULL, 0);
+        ck_assert_ptr_ne(m, (void *) -1);
+        uint64_t rnd = (uint64_t) key * 2654435761u + 1;
+        for (size_t i = 0; i < before.shm_segsz; i++)
+                m[i] = (unsigned char) t_rand64(&rnd);
+        unsigned char *copy = malloc(before.shm_segsz);
+        memcpy(copy, m, before.shm_segsz);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &before), 0);
+        poke_with_api(key, EPROTO);
+        ck_assert_int_eq(shmctl(id, IPC_STAT, &after), 0);
+        ck_assert_int_eq(memcmp(copy, m, before.shm_segsz), 0);
+        ck_assert_int_eq(after.shm_ctime, before.shm_ctime);
+        ck_assert_int_eq(after.shm_perm.mode, before.shm_perm.mode);
+        ck_assert_int_eq(after.shm_perm.__key, key);
+        /* Nothing of a buffer was made next to it (a failed create rolls back). */
+        ck_assert_int_lt(semget(key, 0, 0), 0);
+        ck_assert_int_lt(msgget(key, 0), 0);
+        shmdt(m);
+        free(copy);
+        ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
+
+        /* A semaphore set, and a queue: shbuf_create makes those after the
+         * control segment, so it must remove that segment again. */
+        for (int kind = 0; kind < 2; kind++) {
+                struct semid_ds sb, sa;
+                struct msqid_ds qb, qa;
+                union semun arg = {.buf = &sb};
+                key_t k;
+                if (kind == 0) {
+                        id = ipcmk("-S", "1");
+                        arg.val = 5;
+                        ck_assert_int_eq(semctl(id, 0, SETVAL, arg), 0);
+                        arg.buf = &sb;
+                        ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
+                        k = sb.sem_perm.__key;
+                } else {
+                        id = ipcmk("-Q", NULL);
+                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qb), 0);
+                        k = qb.msg_perm.__key;
+                        struct {
+                                long type;
+                                char text[4];
+                        } msg = {7, "abc"};
+                        ck_assert_int_eq(msgsnd(id, &msg, sizeof(msg.text), IPC_NOWAIT), 0);
+                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qb), 0);
+                }
+                t_note_key(k);
+                poke_with_api(k, ENOENT);
+                ck_assert_int_lt(shmget(k, 0, 0), 0);
+                if (kind == 0) {
+                        arg.buf = &sa;
+                        ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
+                        ck_assert_int_eq(semctl(id, 0, GETVAL), 5);
+                        ck_assert_int_eq(sa.sem_ctime, sb.sem_ctime);
+                        ck_assert_int_lt(msgget(k, 0), 0);
+                        ck_assert_int_eq(semctl(id, 0, IPC_RMID), 0);
+                } else {
+                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qa), 0);
+                        ck_assert_uint_eq(qa.msg_qnum, 1);
+                        ck_assert_int_eq(qa.msg_ctime, qb.msg_ctime);
+                        ck_assert_int_lt(semget(k, 0, 0), 0);
+                        ck_assert_int_eq(msgctl(id, IPC_RMID, NULL), 0);
+                }
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("ipcs");
         TCase *tc = t_case(s, "sysv", 20);
@@ -380,6 +593,14 @@ int main(void) {
         tcase_add_test(tc, test_ipcrm_blocked_client);
         tcase_add_test(tc, test_ipcrm_then_wait);
         tcase_add_test(tc, test_provider_killed);
+
+        tc = t_case(s, "foreign", 20);
+        int nbackends = 0;
+        while (t_descs()[nbackends])
+                nbackends++;
+        tcase_add_loop_test(tc, test_eproto_foreign_segment, 0, nbackends);
+        tcase_add_test(tc, test_foreign_sem_and_queue);
+        tcase_add_test(tc, test_foreign_ipcmk);
 
         return t_run(s, "check_ipcs");
 }

@@ -1,5 +1,5 @@
 /*
- * Permissions, limits, leaks and foreign objects (issue 6):
+ * Permissions, limits and leaks:
  *
  *   - new objects are 0600, every one of them; a process of another user
  *     (a child that drops to uid/gid 65534) gets EACCES, and after
@@ -8,10 +8,9 @@
  *     leaves nothing behind;
  *   - 10,000 create/open/free cycles leave no IPC object, no descriptor and
  *     no heap memory (LeakSanitizer in the sanitizer build; SHBUF_LEAK_CYCLES
- *     overrides the count, the sanitizer build runs 2,000);
- *   - SysV only: a foreign segment, semaphore set or queue made with the real
- *     ipcmk(1) under a key is never treated as a buffer, never modified and
- *     never removed.
+ *     overrides the count, the sanitizer build runs 2,000).
+ *
+ * Foreign SysV objects under a key are check_ipcs'.
  *
  * Registered once per compiled backend.
  *
@@ -23,24 +22,16 @@
 #include <grp.h>
 #include <limits.h>
 #include <malloc.h>
-#include <mqueue.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/msg.h>
-#include <sys/sem.h>
-#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
-
-extern char **environ;
+#include "test-util.h"
 
 #define RING 12345 /* an odd size, to find the SysV data segment by it */
 #define NOBODY 65534
@@ -51,79 +42,14 @@ static bool is_sysv(void) {
 
 /* ---- permissions ------------------------------------------------------------ */
 
-/* The permission bits of every object of the buffer; returns how many. */
-static int object_modes(key_t key, pid_t creator, unsigned modes[4], const char *names[4]) {
-        int n = 0;
-        if (is_sysv()) {
-                struct shmid_ds shm;
-                struct semid_ds sem;
-                struct msqid_ds msg;
-                union semun {
-                        int val;
-                        struct semid_ds *buf;
-                } arg = {.buf = &sem};
-                int id = shmget(key, 0, 0);
-                if (id >= 0 && shmctl(id, IPC_STAT, &shm) == 0) {
-                        names[n] = "control segment";
-                        modes[n++] = shm.shm_perm.mode & 0777;
-                }
-                FILE *f = fopen("/proc/sysvipc/shm", "re");
-                char line[512];
-                if (f && fgets(line, sizeof(line), f))
-                        while (fgets(line, sizeof(line), f)) {
-                                long long k, sid, size, cpid;
-                                unsigned long long perms;
-                                if (sscanf(line, "%lld %lld %llo %lld %lld", &k, &sid, &perms, &size,
-                                           &cpid) == 5 &&
-                                    k == 0 && cpid == creator && size == RING) {
-                                        names[n] = "data segment";
-                                        modes[n++] = (unsigned) perms & 0777;
-                                }
-                        }
-                if (f)
-                        fclose(f);
-                id = semget(key, 0, 0);
-                if (id >= 0 && semctl(id, 0, IPC_STAT, arg) == 0) {
-                        names[n] = "semaphore";
-                        modes[n++] = sem.sem_perm.mode & 0777;
-                }
-                id = msgget(key, 0);
-                if (id >= 0 && msgctl(id, IPC_STAT, &msg) == 0) {
-                        names[n] = "message queue";
-                        modes[n++] = msg.msg_perm.mode & 0777;
-                }
-                return n;
-        }
-        static const char *const shm_names[] = {"ctl", "data"}, *const mq_names[] = {"p", "c"};
-        char path[64];
-        struct stat st;
-        for (int i = 0; i < 2; i++) {
-                snprintf(path, sizeof(path), "/dev/shm/shbuf-%08x-%s", (unsigned) key, shm_names[i]);
-                if (stat(path, &st) == 0) {
-                        names[n] = shm_names[i];
-                        modes[n++] = st.st_mode & 0777;
-                }
-        }
-        for (int i = 0; i < 2; i++) {
-                snprintf(path, sizeof(path), "/shbuf-%08x-%s", (unsigned) key, mq_names[i]);
-                mqd_t q = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-                if (q != (mqd_t) -1 && fstat((int) q, &st) == 0) {
-                        names[n] = i == 0 ? "queue p" : "queue c";
-                        modes[n++] = st.st_mode & 0777;
-                }
-                if (q != (mqd_t) -1)
-                        mq_close(q);
-        }
-        return n;
-}
-
 static void assert_modes(key_t key, unsigned want) {
-        unsigned modes[4];
-        const char *names[4];
-        int n = object_modes(key, getpid(), modes, names);
-        ck_assert_msg(n == 4, "found %d objects of the buffer, expected 4", n);
+        struct t_object o[8];
+        int n = t_collect_objects(key, getpid(), RING, o, 8);
+        ck_assert_msg(n == t_desc()->nobjects, "found %d objects of the buffer, expected %d", n,
+                      t_desc()->nobjects);
         for (int i = 0; i < n; i++)
-                ck_assert_msg(modes[i] == want, "%s has mode %03o, expected %03o", names[i], modes[i], want);
+                ck_assert_msg(o[i].mode == want, "%s %s has mode %03o, expected %03o", o[i].kind, o[i].name,
+                              o[i].mode, want);
 }
 
 /*
@@ -138,7 +64,7 @@ static int p_nobody(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return errno;
-        r_put(out, 'o');
+        t_put(out, 'o');
         if (shbuf_write(sb, (const unsigned char *) "ping", 4) != 4)
                 return 101;
         int64_t deadline = t_now_ms() + 10000;
@@ -177,8 +103,8 @@ START_TEST(test_permissions) {
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
         assert_modes(key, 0600);
 
-        struct r_child c = r_fork(p_nobody, key, NULL);
-        int code = r_finish(&c, 10000);
+        struct t_child c = t_fork(p_nobody, key, NULL);
+        int code = t_finish(&c, 10000);
         ck_assert_msg(code == EACCES, "uid %d opened a 0600 buffer: %s", NOBODY,
                       code == 0  ? "it worked"
                       : code > 0 ? strerror(code)
@@ -186,11 +112,11 @@ START_TEST(test_permissions) {
 
         ck_assert_int_eq(shbuf_access(sb, 0666), 0);
         assert_modes(key, 0666);
-        c = r_fork(p_nobody, key, NULL);
+        c = t_fork(p_nobody, key, NULL);
         ck_assert_int_gt(c.pid, 0);
-        char r = r_get(c.from, 10000);
+        char r = t_get(c.from, 10000);
         if (r != 'o') {
-                code = r_finish(&c, 5000);
+                code = t_finish(&c, 5000);
                 ck_abort_msg("uid %d could not open after shbuf_access(0666): %s", NOBODY,
                              code > 0 && code < 100 ? strerror(code) : "failed");
         }
@@ -212,11 +138,11 @@ START_TEST(test_permissions) {
         while ((put = shbuf_write(sb, (const unsigned char *) "pong", 4)) == 0 && t_now_ms() < deadline)
                 (void) shbuf_wait_timeout(sb, 500);
         ck_assert_int_eq(put, 4);
-        code = r_finish(&c, 10000);
+        code = t_finish(&c, 10000);
         ck_assert_msg(code == 0, "the other user's side failed (%d)", code);
         shbuf_free(sb);
         char desc[512];
-        ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -245,7 +171,7 @@ START_TEST(test_too_big) {
         if (is_sysv() && shmmax > 0 && shmmax < (1UL << 40))
                 sizes[n++] = shmmax + 1;
         const bool overcommit = read_ulong("/proc/sys/vm/overcommit_memory") == 1;
-        const int fds = r_fd_count();
+        const int fds = t_fd_count();
 
         for (int i = 0; i < n; i++) {
                 errno = 0;
@@ -265,10 +191,10 @@ START_TEST(test_too_big) {
                               e, strerror(e));
                 fprintf(stderr, "%s: size %lu: %s\n", t_backend(), sizes[i], strerror(e));
                 char desc[512];
-                ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "size %lu left: %s",
+                ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "size %lu left: %s",
                               sizes[i], desc);
         }
-        ck_assert_int_eq(r_fd_count(), fds);
+        ck_assert_int_eq(t_fd_count(), fds);
         /* The key is still free. */
         shbuf *sb = t_create(key, 64);
         ck_assert_msg(sb != NULL, "shbuf_create after the failures: %s", strerror(errno));
@@ -300,13 +226,13 @@ static void one_cycle(key_t key, unsigned long i) {
 }
 
 START_TEST(test_no_leaks) {
-        const unsigned long cycles = r_env_u64("SHBUF_LEAK_CYCLES", r_sanitized() ? 2000 : 10000);
+        const unsigned long cycles = t_env_u64("SHBUF_LEAK_CYCLES", t_sanitized() ? 2000 : 10000);
         const key_t key = t_key(0);
         t_note_key(key);
         /* Let the C library set up whatever it keeps for good. */
         for (unsigned long i = 0; i < 50; i++)
                 one_cycle(key, i);
-        const int fds = r_fd_count();
+        const int fds = t_fd_count();
         const size_t heap = mallinfo2().uordblks;
         const int64_t t0 = t_now_ms();
         for (unsigned long i = 0; i < cycles; i++)
@@ -315,152 +241,13 @@ START_TEST(test_no_leaks) {
         const long grown = (long) mallinfo2().uordblks - (long) heap;
         fprintf(stderr, "%s: %lu create/open/free cycles in %lld ms, heap %+ld bytes\n", t_backend(), cycles,
                 (long long) took, grown);
-        ck_assert_int_eq(r_fd_count(), fds);
+        ck_assert_int_eq(t_fd_count(), fds);
         char desc[512];
-        ck_assert_msg(r_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, getpid(), desc, sizeof(desc)) == 0, "left behind: %s", desc);
         /* The sanitizers' allocator is not malloc's: LeakSanitizer checks at exit instead. */
-        if (!r_sanitized())
+        if (!t_sanitized())
                 ck_assert_msg(grown < 64 * 1024, "the heap grew by %ld bytes over %lu cycles", grown,
                               cycles);
-}
-END_TEST
-
-/* ---- foreign SysV objects ---------------------------------------------------------- */
-
-/* Run ipcmk with args; returns the id it printed, or -1. */
-static int ipcmk(const char *a1, const char *a2) {
-        int p[2];
-        pid_t pid;
-        posix_spawn_file_actions_t fa;
-        char *argv[] = {"ipcmk", (char *) a1, (char *) a2, "-p", "0600", NULL};
-        if (!a2) {
-                argv[2] = "-p";
-                argv[3] = "0600";
-                argv[4] = NULL;
-        }
-        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-        int r = posix_spawnp(&pid, "ipcmk", &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        close(p[1]);
-        ck_assert_msg(r == 0, "cannot run ipcmk: %s", strerror(r));
-        char line[128];
-        int ok = t_read_line(p[0], line, sizeof(line), 5000);
-        close(p[0]);
-        int status;
-        waitpid(pid, &status, 0);
-        ck_assert_msg(ok == 0 && t_exit_code(status) == 0, "ipcmk %s failed", a1);
-        /* "Shared memory id: 42", "Semaphore id: 42", "Message queue id: 42" */
-        const char *colon = strrchr(line, ':');
-        ck_assert_ptr_nonnull(colon);
-        char *end;
-        long id = strtol(colon + 1, &end, 10);
-        ck_assert_msg(end != colon + 1 && id >= 0, "unexpected ipcmk output: %s", line);
-        return (int) id;
-}
-
-/* The buffer API on a key that holds foreign objects: none may touch them. */
-static void poke_with_api(key_t key, int want_open_errno) {
-        errno = 0;
-        ck_assert_ptr_null(shbuf_open(key));
-        ck_assert_msg(errno == want_open_errno, "shbuf_open: %s", strerror(errno));
-        errno = 0;
-        ck_assert_ptr_null(shbuf_create(key, 4096));
-        ck_assert_msg(errno == EEXIST, "shbuf_create: %s", strerror(errno));
-        errno = 0;
-        ck_assert_int_eq(shbuf_remove(key, NULL), -1);
-        ck_assert_msg(errno == want_open_errno, "shbuf_remove: %s", strerror(errno));
-        shbuf_info info;
-        ck_assert_int_eq(shbuf_inspect(key, NULL, &info), -1);
-        ck_assert_msg(t_gc_removes(key) == 0, "shbuf_gc removed a foreign object (or failed)");
-        ck_assert_msg(t_lists(key) == 0, "shbuf_list shows a foreign object as a buffer (or failed)");
-}
-
-START_TEST(test_foreign_ipcmk) {
-        if (!is_sysv()) {
-                fprintf(stderr, "foreign SysV objects: not for the %s backend\n", t_backend());
-                return;
-        }
-        char size[32];
-        /* Exactly the size of a control block: the most confusable segment. */
-        snprintf(size, sizeof(size), "%u", 384u);
-        union semun {
-                int val;
-                struct semid_ds *buf;
-                unsigned short *array;
-        };
-
-        /* A segment. */
-        int id = ipcmk("-M", size);
-        struct shmid_ds before, after;
-        ck_assert_int_eq(shmctl(id, IPC_STAT, &before), 0);
-        const key_t key = before.shm_perm.__key;
-        t_note_key(key);
-        unsigned char *m = shmat(id, NULL, 0);
-        ck_assert_ptr_ne(m, (void *) -1);
-        uint64_t rnd = (uint64_t) key * 2654435761u + 1;
-        for (size_t i = 0; i < before.shm_segsz; i++)
-                m[i] = (unsigned char) t_rand64(&rnd);
-        unsigned char *copy = malloc(before.shm_segsz);
-        memcpy(copy, m, before.shm_segsz);
-        ck_assert_int_eq(shmctl(id, IPC_STAT, &before), 0);
-        poke_with_api(key, EPROTO);
-        ck_assert_int_eq(shmctl(id, IPC_STAT, &after), 0);
-        ck_assert_int_eq(memcmp(copy, m, before.shm_segsz), 0);
-        ck_assert_int_eq(after.shm_ctime, before.shm_ctime);
-        ck_assert_int_eq(after.shm_perm.mode, before.shm_perm.mode);
-        ck_assert_int_eq(after.shm_perm.__key, key);
-        /* Nothing of a buffer was made next to it (a failed create rolls back). */
-        ck_assert_int_lt(semget(key, 0, 0), 0);
-        ck_assert_int_lt(msgget(key, 0), 0);
-        shmdt(m);
-        free(copy);
-        ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
-
-        /* A semaphore set, and a queue: shbuf_create makes those after the
-         * control segment, so it must remove that segment again. */
-        for (int kind = 0; kind < 2; kind++) {
-                struct semid_ds sb, sa;
-                struct msqid_ds qb, qa;
-                union semun arg = {.buf = &sb};
-                key_t k;
-                if (kind == 0) {
-                        id = ipcmk("-S", "1");
-                        arg.val = 5;
-                        ck_assert_int_eq(semctl(id, 0, SETVAL, arg), 0);
-                        arg.buf = &sb;
-                        ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
-                        k = sb.sem_perm.__key;
-                } else {
-                        id = ipcmk("-Q", NULL);
-                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qb), 0);
-                        k = qb.msg_perm.__key;
-                        struct {
-                                long type;
-                                char text[4];
-                        } msg = {7, "abc"};
-                        ck_assert_int_eq(msgsnd(id, &msg, sizeof(msg.text), IPC_NOWAIT), 0);
-                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qb), 0);
-                }
-                t_note_key(k);
-                poke_with_api(k, ENOENT);
-                ck_assert_int_lt(shmget(k, 0, 0), 0);
-                if (kind == 0) {
-                        arg.buf = &sa;
-                        ck_assert_int_eq(semctl(id, 0, IPC_STAT, arg), 0);
-                        ck_assert_int_eq(semctl(id, 0, GETVAL), 5);
-                        ck_assert_int_eq(sa.sem_ctime, sb.sem_ctime);
-                        ck_assert_int_lt(msgget(k, 0), 0);
-                        ck_assert_int_eq(semctl(id, 0, IPC_RMID), 0);
-                } else {
-                        ck_assert_int_eq(msgctl(id, IPC_STAT, &qa), 0);
-                        ck_assert_uint_eq(qa.msg_qnum, 1);
-                        ck_assert_int_eq(qa.msg_ctime, qb.msg_ctime);
-                        ck_assert_int_lt(semget(k, 0, 0), 0);
-                        ck_assert_int_eq(msgctl(id, IPC_RMID, NULL), 0);
-                }
-        }
 }
 END_TEST
 
@@ -472,7 +259,6 @@ int main(void) {
         tcase_add_test(tc, test_permissions);
         tcase_add_test(tc, test_too_big);
         tcase_add_test(tc, test_no_leaks);
-        tcase_add_test(tc, test_foreign_ipcmk);
 
         return t_run(s, "check_limits");
 }

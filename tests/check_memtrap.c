@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 #define RING 65536
 #define FILL 1000
@@ -67,8 +67,10 @@ static bool posix_only(void) {
 /* Truncate the buffer's object ("data" or "ctl") to 0, as anybody who may
  * open it can. */
 static int truncate_object(key_t key, const char *object) {
+        const enum t_role role = strcmp(object, "ctl") == 0 ? T_CONTROL : T_DATA;
         char name[64];
-        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, object);
+        if (!t_desc()->object_name || !t_desc()->object_name(key, role, -1, name, sizeof(name)))
+                return -1;
         int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
@@ -116,13 +118,13 @@ static int p_truncator(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return 10;
-        r_put(out, 'r');
-        if (r_get(in, 20000) != 't')
+        t_put(out, 'r');
+        if (t_get(in, 20000) != 't')
                 return 11;
         if (truncate_object(key, object) < 0)
                 return 12;
-        r_put(out, 'd');
-        (void) r_get(in, 20000);
+        t_put(out, 'd');
+        (void) t_get(in, 20000);
         shbuf_free(sb);
         return 0;
 }
@@ -139,7 +141,7 @@ static int p_reader(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return 10;
-        r_put(out, 'r');
+        t_put(out, 'r');
         int64_t end = t_now_ms() + 20000;
         for (unsigned i = 0; t_now_ms() < end; i++) {
                 long n;
@@ -171,12 +173,12 @@ static int p_reader(key_t key, int in, int out, void *arg) {
 /* Somebody who is no peer (anybody after shbuf_access()): on 't' it opens
  * the object and truncates it. */
 static int p_cutter(key_t key, int in, int out, void *arg) {
-        r_put(out, 'r');
-        if (r_get(in, 20000) != 't')
+        t_put(out, 'r');
+        if (t_get(in, 20000) != 't')
                 return 11;
         if (truncate_object(key, arg) < 0)
                 return 12;
-        r_put(out, 'd');
+        t_put(out, 'd');
         return 0;
 }
 
@@ -326,13 +328,13 @@ START_TEST(test_truncated_under_a_call) {
         memset(buf, 0xC3, sizeof(buf));
         ck_assert_int_eq(shbuf_write(sb, buf, sizeof(buf)), FILL);
 
-        struct r_child peer = r_fork(p_truncator, key, (void *) c->object);
+        struct t_child peer = t_fork(p_truncator, key, (void *) c->object);
         ck_assert_int_gt(peer.pid, 0);
-        ck_assert_int_eq(r_get(peer.from, 10000), 'r');
+        ck_assert_int_eq(t_get(peer.from, 10000), 'r');
         if (c->op == OP_LOCK_HELD)
                 ck_assert_int_eq(shbuf_status_lock(sb), 0);
-        r_put(peer.to, 't');
-        ck_assert_int_eq(r_get(peer.from, 10000), 'd');
+        t_put(peer.to, 't');
+        ck_assert_int_eq(t_get(peer.from, 10000), 'd');
 
         if (c->op != OP_FREE) {
                 errno = 0;
@@ -350,24 +352,24 @@ START_TEST(test_truncated_under_a_call) {
         }
         shbuf_free(sb);
 
-        r_put(peer.to, 'q');
-        int code = r_finish(&peer, 10000);
-        ck_assert_msg(code == 0, "the truncating peer: exit code %d (status 0x%x)", code, r_last_status);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        t_put(peer.to, 'q');
+        int code = t_finish(&peer, 10000);
+        ck_assert_msg(code == 0, "the truncating peer: exit code %d (status 0x%x)", code, t_last_status);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
 /* ---- the truncation comes while a pair streams ------------------------- */
 
 /* Write (copies and spans by turns) until a call fails; its errno. */
-static int stream_until_failure(shbuf *sb, struct r_child *cutter, int64_t cut_after_ms) {
+static int stream_until_failure(shbuf *sb, struct t_child *cutter, int64_t cut_after_ms) {
         unsigned char chunk[3000];
         int64_t start = t_now_ms(), deadline = start + 20000;
         bool cut = false;
         memset(chunk, 0x96, sizeof(chunk));
         for (unsigned i = 0; t_now_ms() < deadline; i++) {
                 if (!cut && t_now_ms() - start >= cut_after_ms) {
-                        r_put(cutter->to, 't');
+                        t_put(cutter->to, 't');
                         cut = true;
                 }
                 long n;
@@ -402,25 +404,25 @@ START_TEST(test_truncated_while_streaming) {
 
         shbuf *sb = t_create(key, RING);
         ck_assert_ptr_nonnull(sb);
-        struct r_child reader = r_fork(p_reader, key, NULL);
+        struct t_child reader = t_fork(p_reader, key, NULL);
         ck_assert_int_gt(reader.pid, 0);
-        ck_assert_int_eq(r_get(reader.from, 10000), 'r');
-        struct r_child cutter = r_fork(p_cutter, key, (void *) object);
+        ck_assert_int_eq(t_get(reader.from, 10000), 'r');
+        struct t_child cutter = t_fork(p_cutter, key, (void *) object);
         ck_assert_int_gt(cutter.pid, 0);
-        ck_assert_int_eq(r_get(cutter.from, 10000), 'r');
+        ck_assert_int_eq(t_get(cutter.from, 10000), 'r');
 
         /* A different moment in the stream each round. */
         int e = stream_until_failure(sb, &cutter, 20 + 37 * (_i / 2));
         ck_assert_msg(e == EPIPE, "%s truncated while streaming: errno %d (%s), expected EPIPE", object, e,
                       strerror(e));
-        ck_assert_int_eq(r_get(cutter.from, 10000), 'd');
+        ck_assert_int_eq(t_get(cutter.from, 10000), 'd');
         all_calls_fail(sb);
         shbuf_free(sb);
 
-        int code = r_finish(&reader, 20000);
-        ck_assert_msg(code == 0, "the reader: exit code %d (status 0x%x)", code, r_last_status);
-        ck_assert_int_eq(r_finish(&cutter, 10000), 0);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        int code = t_finish(&reader, 20000);
+        ck_assert_msg(code == 0, "the reader: exit code %d (status 0x%x)", code, t_last_status);
+        ck_assert_int_eq(t_finish(&cutter, 10000), 0);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -431,12 +433,13 @@ END_TEST
 static int p_flapper(key_t key, int in, int out, void *arg) {
         (void) arg;
         char name[64], block[4096];
-        snprintf(name, sizeof(name), "/shbuf-%08x-ctl", (unsigned) key);
-        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+        int fd = t_desc()->object_name && t_desc()->object_name(key, T_CONTROL, -1, name, sizeof(name))
+                         ? shm_open(name, O_RDWR | O_CLOEXEC, 0)
+                         : -1;
         ssize_t n = fd < 0 ? -1 : pread(fd, block, sizeof(block), 0);
         if (n <= 0)
                 return 10;
-        r_put(out, 'r');
+        t_put(out, 'r');
         for (;;) {
                 struct pollfd p = {.fd = in, .events = POLLIN};
                 if (poll(&p, 1, 0) != 0)
@@ -461,15 +464,15 @@ START_TEST(test_tools_survive_shrinking) {
                 return;
         const key_t key = t_key(8);
         const pid_t me = getpid();
-        const unsigned rounds = r_sanitized() ? 2000 : 20000;
+        const unsigned rounds = t_sanitized() ? 2000 : 20000;
         unsigned ok = 0, refused = 0;
         char desc[512];
 
         shbuf *sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(sb);
-        struct r_child flapper = r_fork(p_flapper, key, NULL);
+        struct t_child flapper = t_fork(p_flapper, key, NULL);
         ck_assert_int_gt(flapper.pid, 0);
-        ck_assert_int_eq(r_get(flapper.from, 10000), 'r');
+        ck_assert_int_eq(t_get(flapper.from, 10000), 'r');
         for (unsigned i = 0; i < rounds; i++) {
                 shbuf_info info;
                 if (shbuf_inspect(key, "posix", &info) == 0) {
@@ -486,13 +489,13 @@ START_TEST(test_tools_survive_shrinking) {
                         free(all);
                 }
         }
-        r_put(flapper.to, 'q');
-        ck_assert_int_eq(r_finish(&flapper, 10000), 0);
+        t_put(flapper.to, 'q');
+        ck_assert_int_eq(t_finish(&flapper, 10000), 0);
         fprintf(stderr, "posix: %u looks at a shrinking control block: %u whole, %u refused\n", rounds, ok,
                 refused);
         /* Its owner may have met the lost pages too: it frees all the same. */
         shbuf_free(sb);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 
@@ -548,7 +551,7 @@ START_TEST(test_many_handles) {
         for (int i = 0; i < PAIRS; i++) {
                 shbuf_free(cli[i]);
                 shbuf_free(prov[i]);
-                ck_assert_msg(r_objects(t_key(10 + i), me, desc, sizeof(desc)) == 0, "left behind: %s",
+                ck_assert_msg(t_objects(t_key(10 + i), me, desc, sizeof(desc)) == 0, "left behind: %s",
                               desc);
         }
 }
@@ -666,10 +669,10 @@ START_TEST(test_program_default_kept) {
         char how[64];
         if (end != OWN_IGNORED_SENT)
                 expect_death();
-        struct r_child c = r_fork(p_own_end, t_key(5), (void *) (intptr_t) end);
+        struct t_child c = t_fork(p_own_end, t_key(5), (void *) (intptr_t) end);
         ck_assert_int_gt(c.pid, 0);
-        int code = r_finish(&c, 10000);
-        int status = r_last_status;
+        int code = t_finish(&c, 10000);
+        int status = t_last_status;
         if (end == OWN_IGNORED_SENT) {
                 ck_assert_msg(code == 0, "an ignored SIGBUS: the child %s",
                               describe_status(status, how, sizeof(how)));
@@ -720,16 +723,16 @@ START_TEST(test_opt_out) {
         char how[64], desc[512];
 
         expect_death();
-        struct r_child c = r_fork(p_opted_out, key, (void *) (intptr_t) _i);
+        struct t_child c = t_fork(p_opted_out, key, (void *) (intptr_t) _i);
         ck_assert_int_gt(c.pid, 0);
-        r_finish(&c, 10000);
-        int status = r_last_status;
+        t_finish(&c, 10000);
+        int status = t_last_status;
         ck_assert_msg(died_of_sigbus(status), "opted out: the child %s, expected it to die of SIGBUS",
                       describe_status(status, how, sizeof(how)));
         /* It died holding the buffer: its control block is whole, so the
          * buffer is removed as any a crashed provider left. */
         ck_assert_int_eq(shbuf_remove(key, NULL), 0);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 
         /* Unknown flags are still refused. */
         shbuf_options bad = {.flags = SHBUF_NO_SIGBUS_TRAP << 1};
@@ -767,7 +770,7 @@ START_TEST(test_sysv_removed_stays_mapped) {
         ck_assert_mem_eq(in, out, sizeof(in));
         EXPECT_EPIPE(shbuf_wait_timeout(sb, 1000));
         shbuf_free(sb);
-        ck_assert_msg(r_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, me, desc, sizeof(desc)) == 0, "left behind: %s", desc);
 }
 END_TEST
 

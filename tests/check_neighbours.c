@@ -48,7 +48,7 @@
 
 #include "layout.h"
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 #define RING 4096
 #define BIG_RING (1024 * 1024) /* the size of the creates that are stopped */
@@ -75,7 +75,7 @@ static int stop_fd = -1; /* says 'p' there, then waits to be killed */
 static void maybe_stop(enum stop here) {
         if (stop_at != here)
                 return;
-        r_put(stop_fd, 'p');
+        t_put(stop_fd, 'p');
         for (;;)
                 pause();
 }
@@ -233,7 +233,7 @@ static int p_forge_data(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_create_with(key, RING, &(shbuf_options){.backend = "sysv"});
         if (!sb)
                 return errno;
-        volatile void *c = r_map_control(key, "sysv");
+        volatile void *c = t_map_control_in("sysv", key);
         if (!c)
                 return 101;
         int32_t own = ids_in(c)->data_id;
@@ -278,10 +278,10 @@ START_TEST(test_forged_data_segment) {
                 return;
         const key_t key = t_key(10);
         int victim = victim_segment();
-        struct r_child c = r_fork(p_forge_data, key, (void *) (intptr_t) victim);
+        struct t_child c = t_fork(p_forge_data, key, (void *) (intptr_t) victim);
         int32_t forger_data = -1;
-        int got = r_get_n(c.from, &forger_data, sizeof(forger_data), 10000);
-        int code = r_finish(&c, 10000);
+        int got = t_get_n(c.from, &forger_data, sizeof(forger_data), 10000);
+        int code = t_finish(&c, 10000);
         /* Its own data segment, which the forged block no longer names. */
         if (forger_data >= 0)
                 shmctl(forger_data, IPC_RMID, NULL);
@@ -298,7 +298,7 @@ START_TEST(test_forged_data_segment) {
         int removed = _i == 0 ? t_gc_removes(key) : shbuf_remove(key, NULL) == 0;
         bool intact = victim_intact(victim);
         char desc[512];
-        int left = r_objects(key, 0, desc, sizeof(desc));
+        int left = t_objects(key, 0, desc, sizeof(desc));
         shmctl(victim, IPC_RMID, NULL);
 
         ck_assert_msg(sb == NULL, "a client attached to a block naming another user's segment%s",
@@ -329,7 +329,7 @@ static int p_forge_ipc(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_create_with(f->own_key, RING, &(shbuf_options){.backend = "sysv"});
         if (!sb)
                 return errno;
-        volatile void *real_c = r_map_control(f->own_key, "sysv");
+        volatile void *real_c = t_map_control_in("sysv", f->own_key);
         int id = shmget(key, SHBUF__CONTROL_SIZE, IPC_CREAT | IPC_EXCL | 0600);
         if (!real_c || id < 0)
                 return 101;
@@ -341,8 +341,8 @@ static int p_forge_ipc(key_t key, int in, int out, void *arg) {
         ids_in(forged)->sem_id = f->sem_id;
         ids_in(forged)->msg_id = f->msg_id;
         shmdt(forged);
-        r_put(out, 'r');
-        if (r_get(in, 30000) != 'q')
+        t_put(out, 'r');
+        if (t_get(in, 30000) != 'q')
                 return 103;
         shbuf_free(sb);
         return 0;
@@ -361,7 +361,7 @@ START_TEST(test_forged_sem_and_queue) {
          * that number is: only the owner may tell them apart. */
         shbuf *probe = t_create(t_key(12), RING);
         ck_assert_ptr_nonnull(probe);
-        volatile void *pc = r_map_control(t_key(12), "sysv");
+        volatile void *pc = t_map_control_in("sysv", t_key(12));
         ck_assert_ptr_nonnull((void *) pc);
         struct semid_ds sds;
         union {
@@ -369,7 +369,7 @@ START_TEST(test_forged_sem_and_queue) {
                 struct semid_ds *buf;
         } arg = {.buf = &sds};
         ck_assert_int_eq(semctl(ids_in(pc)->sem_id, 0, IPC_STAT, arg), 0);
-        r_unmap_control(pc, "sysv");
+        t_unmap_control(pc);
         shbuf_free(probe);
 
         struct forge_ipc f = {.own_key = t_key(13)};
@@ -377,16 +377,16 @@ START_TEST(test_forged_sem_and_queue) {
         f.msg_id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
         ck_assert_int_ge(f.sem_id, 0);
         ck_assert_int_ge(f.msg_id, 0);
-        struct r_child c = r_fork(p_forge_ipc, key, &f);
-        bool ready = r_get(c.from, 10000) == 'r';
+        struct t_child c = t_fork(p_forge_ipc, key, &f);
+        bool ready = t_get(c.from, 10000) == 'r';
 
         shbuf *sb = ready ? shbuf_open(key) : NULL;
         int open_errno = errno;
         shbuf_free(sb);
         int removed = ready ? shbuf_remove(key, NULL) : -1;
         bool sem_kept = sem_exists(f.sem_id), msg_kept = msg_exists(f.msg_id);
-        r_put(c.to, 'q');
-        int code = r_finish(&c, 10000);
+        t_put(c.to, 'q');
+        int code = t_finish(&c, 10000);
         semctl(f.sem_id, 0, IPC_RMID);
         msgctl(f.msg_id, IPC_RMID, NULL);
 
@@ -445,10 +445,12 @@ START_TEST(test_planted_fifo) {
                 return;
         const key_t key = t_key(20);
         char path[64];
-        snprintf(path, sizeof(path), "/dev/shm/shbuf-%08x-ctl", (unsigned) key);
+        char name[64];
+        ck_assert_ptr_nonnull(t_desc_of("posix")->object_name(key, T_CONTROL, -1, name, sizeof(name)));
+        snprintf(path, sizeof(path), "%s%s", t_desc_of("posix")->files, name);
         ck_assert_int_eq(mkfifo(path, 0600), 0);
-        struct r_child c = r_fork(p_look_at_fifo, key, NULL);
-        int code = r_finish(&c, 10000);
+        struct t_child c = t_fork(p_look_at_fifo, key, NULL);
+        int code = t_finish(&c, 10000);
         struct stat st;
         bool still_fifo = lstat(path, &st) == 0 && S_ISFIFO(st.st_mode);
         /* Let whoever still waits for a writer go (another program's
@@ -511,7 +513,7 @@ START_TEST(test_free_spares_new_buffer) {
         ck_assert_msg(now != NULL, "create after rm: %s", strerror(errno));
         shbuf_free(old);
         char desc[512];
-        int n = r_objects(key, getpid(), desc, sizeof(desc));
+        int n = t_objects(key, getpid(), desc, sizeof(desc));
         shbuf *client = shbuf_open(key);
         int e = errno;
         shbuf_free(client);
@@ -531,7 +533,7 @@ START_TEST(test_create_refuses_leftover) {
         const key_t key = t_key(32 + _i);
         char name[64];
         bool queue = _i == 1;
-        snprintf(name, sizeof(name), "/shbuf-%08x-%s", (unsigned) key, queue ? "p" : "data");
+        ck_assert_ptr_nonnull(t_desc()->object_name(key, queue ? T_WAKE : T_DATA, 0, name, sizeof(name)));
         int fd = -1;
         if (queue) {
                 struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 1};
@@ -563,7 +565,7 @@ START_TEST(test_create_refuses_leftover) {
         if (!queue)
                 shm_unlink(name);
         char desc[512];
-        int left = r_objects(key, 0, desc, sizeof(desc));
+        int left = t_objects(key, 0, desc, sizeof(desc));
 
         ck_assert_msg(sb == NULL, "a buffer was made that shares %s", name);
         ck_assert_int_eq(e, EEXIST);
@@ -602,11 +604,11 @@ START_TEST(test_creator_cut_short) {
         const enum stop where = stops[is_sysv()][_i / 2];
         const bool by_rm = _i % 2;
         const key_t key = t_key(40 + _i);
-        struct r_child c = r_fork(p_creator, key, (void *) (intptr_t) where);
+        struct t_child c = t_fork(p_creator, key, (void *) (intptr_t) where);
         const pid_t creator = c.pid;
         ck_assert_int_gt(creator, 0);
-        if (r_get(c.from, 10000) != 'p') {
-                int code = r_finish(&c, 5000);
+        if (t_get(c.from, 10000) != 'p') {
+                int code = t_finish(&c, 5000);
                 ck_abort_msg("the creator did not reach its stop (%d)", code);
         }
 
@@ -624,7 +626,7 @@ START_TEST(test_creator_cut_short) {
         ck_assert_msg(sb == NULL, "a second buffer was made under a key being created");
 
         kill(creator, SIGKILL);
-        r_finish(&c, 5000);
+        t_finish(&c, 5000);
         ck_assert_int_eq(other_state(key, &o), SHBUF_OTHER_HALF_CREATED);
         ck_assert_int_eq(o.creator_pid, creator);
         shbuf_info info;
@@ -636,7 +638,7 @@ START_TEST(test_creator_cut_short) {
         else
                 ck_assert_msg(t_gc_removes(key) == 1, "gc did not remove the half-created buffer");
         char desc[512];
-        ck_assert_msg(r_objects(key, creator, desc, sizeof(desc)) == 0, "left behind: %s", desc);
+        ck_assert_msg(t_objects(key, creator, desc, sizeof(desc)) == 0, "left behind: %s", desc);
         ck_assert_int_eq(other_state(key, NULL), 0);
 
         sb = t_create(key, RING);

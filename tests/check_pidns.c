@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 extern char **environ;
 
@@ -69,9 +69,9 @@ static int peer_main(const char *how, const char *key_s) {
                 fprintf(stderr, "peer: %s 0x%08x: %s\n", how, (unsigned) key, strerror(errno));
                 return 1;
         }
-        r_put(STDOUT_FILENO, 'o');
+        t_put(STDOUT_FILENO, 'o');
         for (;;) {
-                char c = r_get(STDIN_FILENO, 60000), a;
+                char c = t_get(STDIN_FILENO, 60000), a;
                 switch (c) {
                 case 'c':
                         a = shbuf_is_connected(sb) == 1 ? '1' : '0';
@@ -94,7 +94,7 @@ static int peer_main(const char *how, const char *key_s) {
                         shbuf_free(sb);
                         return 0;
                 }
-                r_put(STDOUT_FILENO, a);
+                t_put(STDOUT_FILENO, a);
         }
 }
 
@@ -146,12 +146,12 @@ static struct ns_peer spawn_peer(const char *how, key_t key) {
 }
 
 static char ask(struct ns_peer *p, char c) {
-        r_put(p->to, c);
-        return r_get(p->from, 10000);
+        t_put(p->to, c);
+        return t_get(p->from, 10000);
 }
 
 static void peer_crash(struct ns_peer *p) {
-        r_put(p->to, 'x');
+        t_put(p->to, 'x');
         ck_assert_int_eq(t_exit_code(t_wait_child(p->pid, 10000)), 0);
         close(p->to);
         close(p->from);
@@ -190,7 +190,7 @@ START_TEST(test_client_elsewhere) {
         shbuf *sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(sb);
         struct ns_peer p = spawn_peer("open", key);
-        ck_assert_int_eq(r_get(p.from, 10000), 'o');
+        ck_assert_int_eq(t_get(p.from, 10000), 'o');
 
         ck_assert_int_eq(ask(&p, 'c'), '1');
         ck_assert_int_eq(shbuf_is_connected(sb), 1);
@@ -236,7 +236,7 @@ START_TEST(test_provider_elsewhere) {
         const key_t key = t_key(1);
         t_note_key(key);
         struct ns_peer p = spawn_peer("create", key);
-        ck_assert_int_eq(r_get(p.from, 10000), 'o');
+        ck_assert_int_eq(t_get(p.from, 10000), 'o');
         /* A handle that follows a live peer elsewhere frees at once. */
         shbuf *sb = shbuf_open(key);
         ck_assert_msg(sb != NULL, "shbuf_open: %s", strerror(errno));

@@ -9,7 +9,7 @@
  * provider and as client. Registered once per compiled backend.
  *
  * SHBUF_STREAM_MIB overrides the stream length (for quick runs while
- * developing); the default is what issue 2 asks for.
+ * developing); the default is 256 MiB per case.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -1,5 +1,5 @@
 /*
- * Signals and threads (issue 6):
+ * Signals and threads:
  *
  *   - EINTR: a signal whose handler was installed without SA_RESTART,
  *     delivered to the process while it is blocked in shbuf_wait(),
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 /* ---- EINTR ---------------------------------------------------------------------- */
 
@@ -58,7 +58,7 @@ static int p_signaller(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return errno;
-        r_put(out, 'o');
+        t_put(out, 'o');
         for (;;) {
                 struct pollfd p = {.fd = in, .events = POLLIN};
                 int n = poll(&p, 1, 50);
@@ -72,9 +72,9 @@ static int p_signaller(key_t key, int in, int out, void *arg) {
                         break;
                 if (c == 's') {
                         signalling = false;
-                        r_put(out, 's');
+                        t_put(out, 's');
                 } else if (c == 'n') {
-                        r_put(out, shbuf_notify(sb) == 0 ? 'n' : 'E');
+                        t_put(out, shbuf_notify(sb) == 0 ? 'n' : 'E');
                 }
         }
         shbuf_free(sb);
@@ -131,9 +131,9 @@ START_TEST(test_eintr) {
                 ck_assert_int_eq(shbuf_notify_enable(sb, 1), 0);
                 fd = shbuf_get_select_fd(sb);
         }
-        struct r_child c = r_fork(p_signaller, key, NULL);
+        struct t_child c = t_fork(p_signaller, key, NULL);
         ck_assert_int_gt(c.pid, 0);
-        ck_assert_int_eq(r_get(c.from, 10000), 'o');
+        ck_assert_int_eq(t_get(c.from, 10000), 'o');
         assert_other_threads_block_usr1();
         if (fd >= 0) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -171,11 +171,11 @@ START_TEST(test_eintr) {
                       (long long) took);
 
         /* Nothing is left half-done: the lock is free and the next wait works. */
-        r_put(c.to, 's');
-        ck_assert_int_eq(r_get(c.from, 5000), 's');
+        t_put(c.to, 's');
+        ck_assert_int_eq(t_get(c.from, 5000), 's');
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
-        r_put(c.to, 'n');
-        ck_assert_int_eq(r_get(c.from, 5000), 'n');
+        t_put(c.to, 'n');
+        ck_assert_int_eq(t_get(c.from, 5000), 'n');
         if (call == INTR_POLL) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
                 ck_assert_int_eq(poll(&p, 1, 5000), 1);
@@ -183,8 +183,8 @@ START_TEST(test_eintr) {
         } else {
                 ck_assert_int_eq(shbuf_wait_timeout(sb, 5000), 0);
         }
-        r_put(c.to, 'f');
-        ck_assert_int_eq(r_finish(&c, 5000), 0);
+        t_put(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -201,7 +201,7 @@ static int p_restart_signaller(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return errno;
-        r_put(out, 'o');
+        t_put(out, 'o');
         char c = 0;
         while (read(in, &c, 1) == 1 && c == 'g') {
                 for (int i = 0; i < RESTART_SIGNALS; i++) {
@@ -231,16 +231,16 @@ START_TEST(test_restart) {
         const key_t key = t_key(1);
         shbuf *sb = t_create(key, 4096);
         ck_assert_msg(sb != NULL, "shbuf_create: %s", strerror(errno));
-        struct r_child c = r_fork(p_restart_signaller, key, timed ? NULL : (void *) 1);
+        struct t_child c = t_fork(p_restart_signaller, key, timed ? NULL : (void *) 1);
         ck_assert_int_gt(c.pid, 0);
-        ck_assert_int_eq(r_get(c.from, 10000), 'o');
+        ck_assert_int_eq(t_get(c.from, 10000), 'o');
         ck_assert_int_eq(shbuf_is_empty(sb), 1);
         /* Drain the notification of the peer's arrival. */
         while (shbuf_wait_timeout(sb, 100) == 0)
                 ;
 
         got_signals = 0;
-        r_put(c.to, 'g');
+        t_put(c.to, 'g');
         const int64_t t0 = t_now_ms();
         int r = timed ? shbuf_wait_timeout(sb, 600) : shbuf_wait(sb);
         int err = errno;
@@ -256,8 +256,8 @@ START_TEST(test_restart) {
                               r, r == -1 ? strerror(err) : "no error", (long long) took);
         ck_assert_int_ge(got_signals, RESTART_SIGNALS - 1);
 
-        r_put(c.to, 'f');
-        ck_assert_int_eq(r_finish(&c, 5000), 0);
+        t_put(c.to, 'f');
+        ck_assert_int_eq(t_finish(&c, 5000), 0);
         shbuf_free(sb);
 }
 END_TEST
@@ -275,7 +275,7 @@ static int p_echo(key_t key, int in, int out, void *arg) {
         unsigned char *buf = malloc(CHUNK);
         if (!x || !y || !buf)
                 return 10;
-        r_put(out, 'o');
+        t_put(out, 'o');
         for (;;) {
                 long n = shbuf_read(x, buf, CHUNK);
                 if (n < 0)
@@ -443,7 +443,7 @@ static void *poller_main(void *arg) {
 }
 
 START_TEST(test_threads_echo) {
-        const uint64_t mib = r_env_u64("SHBUF_THREADS_MIB", r_sanitized() ? 256 : 1024);
+        const uint64_t mib = t_env_u64("SHBUF_THREADS_MIB", t_sanitized() ? 256 : 1024);
         struct shared s = {.bytes = mib << 20};
         pthread_mutex_init(&s.err_lock, NULL);
         const key_t kx = t_key(0), ky = t_key(1);
@@ -451,12 +451,12 @@ START_TEST(test_threads_echo) {
         ck_assert_msg(s.x != NULL, "shbuf_create: %s", strerror(errno));
         s.y = t_create(ky, RING);
         ck_assert_msg(s.y != NULL, "shbuf_create: %s", strerror(errno));
-        struct r_child echo = r_fork(p_echo, kx, NULL);
+        struct t_child echo = t_fork(p_echo, kx, NULL);
         ck_assert_int_gt(echo.pid, 0);
-        ck_assert_int_eq(r_get(echo.from, 10000), 'o');
+        ck_assert_int_eq(t_get(echo.from, 10000), 'o');
         /* SHBUF_THREADS_NO_POLLER=1 leaves the poller out, to tell its
          * effect apart when this test fails. */
-        const bool poller = r_env_u64("SHBUF_THREADS_NO_POLLER", 0) == 0;
+        const bool poller = t_env_u64("SHBUF_THREADS_NO_POLLER", 0) == 0;
         if (poller) {
                 ck_assert_int_eq(shbuf_notify_enable(s.x, 1), 0);
                 ck_assert_int_eq(shbuf_notify_enable(s.y, 1), 0);
@@ -510,7 +510,7 @@ START_TEST(test_threads_echo) {
                 (unsigned long long) atomic_load(&s.polled),
                 (unsigned long long) atomic_load(&s.helper_calls));
         shbuf_free(s.x); /* the echo's wait on X ends with EPIPE */
-        ck_assert_int_eq(r_finish(&echo, 10000), 0);
+        ck_assert_int_eq(t_finish(&echo, 10000), 0);
         shbuf_free(s.y);
         pthread_mutex_destroy(&s.err_lock);
 }
@@ -596,7 +596,7 @@ static int p_readers(key_t key, int in, int out, void *arg) {
         atomic_bool bad = false;
         struct many m[MANY];
         pthread_t t[MANY];
-        r_put(out, 'o');
+        t_put(out, 'o');
         for (uint32_t i = 0; i < MANY; i++) {
                 m[i] = (struct many){.sb = sb, .id = i, .received = &received, .count = count, .seqsum = seqsum, .bad = &bad};
                 if (pthread_create(&t[i], NULL, many_reader, &m[i]) != 0)
@@ -625,8 +625,8 @@ START_TEST(test_many_writers_many_readers) {
         const key_t key = t_key(2);
         shbuf *sb = t_create(key, 64 * RECORD);
         ck_assert_ptr_nonnull(sb);
-        struct r_child c = r_fork(p_readers, key, NULL);
-        ck_assert_int_eq(r_get(c.from, 10000), 'o');
+        struct t_child c = t_fork(p_readers, key, NULL);
+        ck_assert_int_eq(t_get(c.from, 10000), 'o');
         atomic_bool bad = false;
         struct many m[MANY];
         pthread_t t[MANY];
@@ -637,7 +637,7 @@ START_TEST(test_many_writers_many_readers) {
         for (int i = 0; i < MANY; i++)
                 pthread_join(t[i], NULL);
         ck_assert_msg(!atomic_load(&bad), "a writer saw a torn write or an error");
-        int code = r_finish(&c, 60000);
+        int code = t_finish(&c, 60000);
         ck_assert_msg(code == 0, "the readers: %s",
                       code == 12 ? "a torn record" : code == 13 ? "records lost or twice" : "failed");
         shbuf_free(sb);
@@ -683,7 +683,7 @@ static int p_notifier(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return 10;
-        r_put(out, 'o');
+        t_put(out, 'o');
         struct pollfd p = {.fd = in, .events = POLLIN};
         while (poll(&p, 1, 0) == 0) {
                 if (shbuf_notify(sb) < 0)
@@ -705,8 +705,8 @@ START_TEST(test_notify_enable_under_waiters) {
         struct toggle t = {0};
         t.sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(t.sb);
-        struct r_child c = r_fork(p_notifier, key, NULL);
-        ck_assert_int_eq(r_get(c.from, 10000), 'o');
+        struct t_child c = t_fork(p_notifier, key, NULL);
+        ck_assert_int_eq(t_get(c.from, 10000), 'o');
         /* A first round opens what a handle opens once (the peer's pidfd,
          * the helper thread's descriptors); the second must add nothing. */
         int fds[2];
@@ -715,15 +715,15 @@ START_TEST(test_notify_enable_under_waiters) {
                 atomic_store(&t.stop, false);
                 for (int i = 0; i < 4; i++)
                         ck_assert_int_eq(pthread_create(&th[i], NULL, i < 2 ? toggle_main : toggle_waiter, &t), 0);
-                t_sleep_ms(round == 0 ? 300 : r_sanitized() ? 1500 : 2000);
+                t_sleep_ms(round == 0 ? 300 : t_sanitized() ? 1500 : 2000);
                 atomic_store(&t.stop, true);
                 for (int i = 0; i < 4; i++)
                         pthread_join(th[i], NULL);
                 ck_assert_int_eq(shbuf_notify_enable(t.sb, 0), 0);
-                fds[round] = r_fd_count();
+                fds[round] = t_fd_count();
         }
-        r_put(c.to, 's');
-        ck_assert_int_eq(r_finish(&c, 10000), 0);
+        t_put(c.to, 's');
+        ck_assert_int_eq(t_finish(&c, 10000), 0);
         ck_assert_uint_eq(atomic_load(&t.errors), 0);
         fprintf(stderr, "%s: %u enable/disable rounds under two waiters\n", t_backend(), atomic_load(&t.rounds));
         ck_assert_int_eq(fds[1], fds[0]);

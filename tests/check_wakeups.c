@@ -16,65 +16,25 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <mqueue.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/msg.h>
 #include <unistd.h>
 
 #include "check-run.h"
-#include "rel-util.h"
+#include "test-util.h"
 
 #define FLOOD 20000
 
 /* Wake-ups queued in the channel of key, towards side (0 provider, 1
  * client), as the kernel counts them; -1 if they cannot be counted. */
 static long queued(key_t key, int side) {
-        if (strcmp(t_backend(), "sysv") == 0) {
-                struct msqid_ds ds;
-                int id = msgget(key, 0);
-                /* One queue for both sides: the total. */
-                (void) side;
-                return id >= 0 && msgctl(id, IPC_STAT, &ds) == 0 ? (long) ds.msg_qnum : -1;
-        }
-        char name[64];
-        struct mq_attr attr;
-        snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side == 0 ? 'p' : 'c');
-        mqd_t q = mq_open(name, O_RDONLY | O_CLOEXEC);
-        if (q == (mqd_t) -1)
-                return -1;
-        long n = mq_getattr(q, &attr) == 0 ? attr.mq_curmsgs : -1;
-        mq_close(q);
-        return n;
+        return t_desc()->wakeups_queued(key, side);
 }
 
 /* Fill the channel of key towards side with messages no side takes. */
 static int fill_channel(key_t key, int side) {
-        int n = 0;
-        if (strcmp(t_backend(), "sysv") == 0) {
-                int id = msgget(key, 0);
-                struct {
-                        long mtype;
-                        char mtext[64];
-                } junk = {.mtype = 99};
-                if (id < 0)
-                        return -1;
-                while (msgsnd(id, &junk, sizeof(junk.mtext), IPC_NOWAIT) == 0)
-                        n++;
-                return errno == EAGAIN ? n : -1;
-        }
-        char name[64];
-        snprintf(name, sizeof(name), "/shbuf-%08x-%c", (unsigned) key, side == 0 ? 'p' : 'c');
-        mqd_t q = mq_open(name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (q == (mqd_t) -1)
-                return -1;
-        while (mq_send(q, "j", 1, 0) == 0)
-                n++;
-        int e = errno;
-        mq_close(q);
-        return e == EAGAIN ? n : -1;
+        return t_desc()->fill_wakeups(key, side);
 }
 
 /*
@@ -87,15 +47,15 @@ static int p_client(key_t key, int in, int out, void *arg) {
         shbuf *sb = shbuf_open(key);
         if (!sb)
                 return 10;
-        r_put(out, 'o');
+        t_put(out, 'o');
         for (;;) {
-                char c = r_get(in, 60000);
+                char c = t_get(in, 60000);
                 switch (c) {
                 case 'n':
                         for (int i = 0; i < FLOOD; i++)
                                 if (shbuf_notify(sb) < 0)
                                         return 11;
-                        r_put(out, 'n');
+                        t_put(out, 'n');
                         break;
                 case 'r': {
                         unsigned char buf[8];
@@ -104,7 +64,7 @@ static int p_client(key_t key, int in, int out, void *arg) {
                         while ((n = shbuf_read(sb, buf, sizeof(buf))) == 0 && t_now_ms() < until)
                                 if (shbuf_wait_timeout(sb, 5000) < 0 && errno != ETIMEDOUT)
                                         return 12;
-                        r_put(out, n == 1 ? (char) buf[0] : 'E');
+                        t_put(out, n == 1 ? (char) buf[0] : 'E');
                         break;
                 }
                 case 'z':
@@ -118,7 +78,7 @@ static int p_client(key_t key, int in, int out, void *arg) {
 }
 
 /* What follows a flood, or a filled channel: everything still works. */
-static void everything_still_works(shbuf *sb, struct r_child *c) {
+static void everything_still_works(shbuf *sb, struct t_child *c) {
         /* The news is taken once; then a timed wait times out, on time. */
         (void) shbuf_wait_timeout(sb, 0);
         int64_t t0 = t_now_ms();
@@ -129,13 +89,13 @@ static void everything_still_works(shbuf *sb, struct r_child *c) {
         ck_assert_msg(took >= 250 && took < 2000, "a 300 ms wait took %lld ms", (long long) took);
 
         /* The other direction's wake-up arrives. */
-        r_put(c->to, 'r');
+        t_put(c->to, 'r');
         t_sleep_ms(50);
         ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "x", 1), 1);
-        ck_assert_int_eq(r_get(c->from, 3000), 'x');
+        ck_assert_int_eq(t_get(c->from, 3000), 'x');
 
         /* The peer's death ends a wait, promptly. */
-        r_put(c->to, 'z');
+        t_put(c->to, 'z');
         t_sleep_ms(50);
         kill(c->pid, SIGKILL);
         t0 = t_now_ms();
@@ -144,7 +104,7 @@ static void everything_still_works(shbuf *sb, struct r_child *c) {
         err = errno;
         ck_assert_msg(r == -1 && err == EPIPE, "wait after the peer's death: %d (%s)", r, strerror(err));
         ck_assert_int_lt(t_now_ms() - t0, 1000);
-        r_finish(c, 5000);
+        t_finish(c, 5000);
         t0 = t_now_ms();
         shbuf_free(sb);
         ck_assert_int_lt(t_now_ms() - t0, 1000);
@@ -154,13 +114,13 @@ START_TEST(test_notify_flood) {
         const key_t key = t_key(0);
         shbuf *sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(sb);
-        struct r_child c = r_fork(p_client, key, NULL);
-        ck_assert_int_eq(r_get(c.from, 5000), 'o');
+        struct t_child c = t_fork(p_client, key, NULL);
+        ck_assert_int_eq(t_get(c.from, 5000), 'o');
         /* The provider sleeps once, then never again while the flood lasts. */
         (void) shbuf_wait_timeout(sb, 50);
         (void) shbuf_wait_timeout(sb, 50);
-        r_put(c.to, 'n');
-        ck_assert_int_eq(r_get(c.from, 30000), 'n');
+        t_put(c.to, 'n');
+        ck_assert_int_eq(t_get(c.from, 30000), 'n');
         long q = queued(key, 0);
         ck_assert_msg(q >= 0 && q <= 2, "%d notifies left %ld wake-ups queued", FLOOD, q);
         everything_still_works(sb, &c);
@@ -171,8 +131,8 @@ START_TEST(test_channel_filled_by_a_stranger) {
         const key_t key = t_key(0);
         shbuf *sb = t_create(key, 4096);
         ck_assert_ptr_nonnull(sb);
-        struct r_child c = r_fork(p_client, key, NULL);
-        ck_assert_int_eq(r_get(c.from, 5000), 'o');
+        struct t_child c = t_fork(p_client, key, NULL);
+        ck_assert_int_eq(t_get(c.from, 5000), 'o');
         int n = fill_channel(key, 0);
         ck_assert_msg(n > 0, "could not fill the channel (%d)", n);
         fprintf(stderr, "%s: %d messages of a stranger fill the channel\n", t_backend(), n);

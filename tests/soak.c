@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rel-util.h"
+#include "test-util.h"
 #include "stream.h"
 
 extern char **environ;
@@ -26,7 +26,7 @@ extern char **environ;
 #define RING 4096
 
 START_TEST(test_soak) {
-        const uint64_t mib = r_env_u64("SHBUF_SOAK_MIB", 10240);
+        const uint64_t mib = t_env_u64("SHBUF_SOAK_MIB", 10240);
         const uint64_t bytes = mib << 20, seed = 0x50a4;
         const key_t key = t_key(0);
         char key_s[32], bytes_s[32], seed_s[32], parent_s[32], line[64], err[256];

@@ -4,12 +4,14 @@
 # dead, ls shows it as half-created, info says so, gc removes every object
 # it made, and the key can be used again.
 #
-#   half_created.sh SHBUF STOP_LIB
+#   half_created.sh SHBUF STOP_LIB OBJECTS
 #
 # STOP_LIB (tests/tools/stop-creator.c) is preloaded into the creator and
-# stops it at the call SHBUF_TEST_STOP names.
+# stops it at the call SHBUF_TEST_STOP names. OBJECTS is shbuf-test-objects,
+# which knows every backend's objects (tests/util/).
 source "$(dirname "$0")/lib.sh"
-stoplib=${2:?usage: $0 path/to/shbuf path/to/stop-creator.so}
+stoplib=${2:?usage: $0 path/to/shbuf path/to/stop-creator.so path/to/shbuf-test-objects}
+objects=${3:?usage: $0 path/to/shbuf path/to/stop-creator.so path/to/shbuf-test-objects}
 
 backend=${SHBUF_BACKEND:-$("$SHBUF" --backends | head -1)}
 case "$backend" in
@@ -24,10 +26,8 @@ creator=
 # Whatever a failure left (shbuf rm cannot remove what it does not know):
 # the objects under the key, and the creator's private data segment.
 extra_cleanup() {
-        ipcrm -M "$key" -S "$key" -Q "$key" 2>/dev/null
-        rm -f /dev/shm/shbuf-"${key#0x}"-*
-        [ -n "$creator" ] && awk -v pid="$creator" 'NR > 1 && $1 == 0 && $5 == pid { print $2 }' /proc/sysvipc/shm |
-                xargs -r -n1 ipcrm -m 2>/dev/null
+        # shellcheck disable=SC2086 # no creator: no argument
+        "$objects" key "$key" $creator -r >/dev/null 2>&1
 }
 
 row() {
@@ -71,8 +71,7 @@ grep -qix "would remove $key ($backend, 1M, half-created by $creator)" "$TMP/gc"
 "$SHBUF" gc >"$TMP/gc" || fail "gc"
 grep -qix "removed $key ($backend, 1M, half-created by $creator)" "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
 [ -z "$(row)" ] || fail "still listed after gc: $(row)"
-ipcs | grep -qi "^$key " && fail "ipcs still shows $key"
-ls /dev/shm | grep -qi "^shbuf-${key#0x}-" && fail "/dev/shm still has $(ls /dev/shm | grep -i "${key#0x}")"
+left=$("$objects" key "$key" "$creator") || fail "objects of the half-created buffer are left after gc: $left"
 
 note "the key is free again"
 printf hello | "$SHBUF" cat --create --backend "$backend" --key "$key" --size 4K &

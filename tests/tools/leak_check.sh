@@ -2,15 +2,15 @@
 # The leak check around the suite (tests/ipc-leak-check.sh) must find, and
 # remove, what a killed test process left behind: the objects under a key it
 # logged, the SysV data segment (key 0) of a pid it logged, and the POSIX
-# shared memory objects and message queues. Where /dev/mqueue is not
-# mounted, the queues are found by name through mq-probe (the second
-# argument; empty in a build without the POSIX backend).
+# shared memory objects and message queues. The second argument is
+# shbuf-test-objects, which knows the objects from the backends'
+# descriptions (tests/util/).
 source "$(dirname "$0")/lib.sh"
-PROBE=${2:-}
+OBJECTS=$2
 CHECK=$(dirname "$0")/../ipc-leak-check.sh
 log=$TMP/leak.log
 
-sh "$CHECK" setup "$log" >/dev/null || fail "setup of a private log"
+sh "$CHECK" setup "$log" "$OBJECTS" >/dev/null || fail "setup of a private log"
 
 note "a provider killed with its buffer"
 "$SHBUF" cat --create --size 4K --key-file "$TMP/k" </dev/zero 2>/dev/null &
@@ -28,32 +28,23 @@ echo "$line" >>"$log"
 "$SHBUF" info "$key" >/dev/null 2>&1 || fail "the dead provider's buffer is not there"
 
 note "the check reports it and removes it"
-# shellcheck disable=SC2086 # no probe: no argument
-out=$(sh "$CHECK" cleanup "$log" $PROBE 2>&1)
+out=$(sh "$CHECK" cleanup "$log" "$OBJECTS" 2>&1)
 rc=$?
 [ "$rc" -eq 1 ] || fail "cleanup exit status $rc, expected 1: $out"
 hex=$(printf '%08x' "$key")
 case "$SHBUF_BACKEND" in
 sysv) want="shm 0x$hex|sem 0x$hex|msg 0x$hex|shm 0x00000000" ;;
-posix)
-        want="file /dev/shm/shbuf-$hex-ctl|file /dev/shm/shbuf-$hex-data"
-        if [ ! -d /dev/mqueue ] && [ -n "$PROBE" ]; then
-                want="$want|mq /shbuf-$hex-p|mq /shbuf-$hex-c"
-        fi
-        ;;
+posix) want="file /dev/shm/shbuf-$hex-ctl|file /dev/shm/shbuf-$hex-data|queue /shbuf-$hex-p|queue /shbuf-$hex-c" ;;
 *) fail "unknown backend '$SHBUF_BACKEND'" ;;
 esac
 IFS='|' read -ra wanted <<<"$want"
 for w in "${wanted[@]}"; do
-        grep -q "^  $w " <<<"$out" || fail "the check did not report '$w': $out"
+        grep -qE "^  $w( |\$)" <<<"$out" || fail "the check did not report '$w': $out"
 done
 
 note "nothing is left"
 "$SHBUF" info "$key" >/dev/null 2>&1 && fail "the buffer is still there"
 awk -v pid="$p" 'NR > 1 && $5 == pid { found = 1 } END { exit !found }' /proc/sysvipc/shm &&
         fail "a SysV segment of pid $p is still there"
-if [ -n "$PROBE" ]; then
-        printf '/shbuf-%s-p\n/shbuf-%s-c\n' "$hex" "$hex" | "$PROBE" >/dev/null &&
-                fail "a message queue of key $key is still there"
-fi
+"$OBJECTS" leaks "$log" >"$TMP/left" || fail "objects of the killed provider are still there: $(cat "$TMP/left")"
 true

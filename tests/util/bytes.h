@@ -1,0 +1,30 @@
+/*
+ * Reproducible bytes: a pseudo-random stream both ends of a test can
+ * regenerate, and an independent generator for sizes.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef SHBUF_TEST_BYTES_H
+#define SHBUF_TEST_BYTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A reproducible stream of pseudo-random bytes (xorshift64*): both ends of a
+ * streaming test regenerate it from the seed, so every byte can be checked
+ * without sending the expected data separately.
+ */
+struct t_stream {
+        uint64_t state;
+        uint64_t word; /* unused bytes of the current word, low byte first */
+        unsigned left; /* how many bytes of word are unused */
+};
+
+void t_stream_init(struct t_stream *s, uint64_t seed);
+void t_stream_fill(struct t_stream *s, unsigned char *buf, size_t n);
+
+/* The next 64 random bits of an independent generator (for chunk sizes). */
+uint64_t t_rand64(uint64_t *state);
+
+#endif

@@ -89,6 +89,56 @@ START_TEST(test_wait_wakes_on_commit) {
 }
 END_TEST
 
+/* Opens, says 'o'; at 'g' reads the 8 bytes there and leaves at once. */
+static int c_read_and_leave(key_t key, int in, int out, void *arg) {
+        (void) arg;
+        unsigned char buf[64];
+        shbuf *sb = shbuf_open(key);
+        if (!sb)
+                return 10;
+        t_put(out, 'o');
+        if (t_get(in, 5000) != 'g')
+                return 11;
+        long n = shbuf_read(sb, buf, sizeof(buf));
+        shbuf_free(sb);
+        return n == 8 ? 0 : 12;
+}
+
+/*
+ * A peer that commits and leaves while we wait: its commit is news, and the
+ * wait that sees both returns it; only the next one fails with EPIPE. The
+ * peer commits and leaves between the wait's look for news and its look at
+ * the peer, at times: many rounds, each with a new peer (whose first sight
+ * makes the wait slower there, wider open to the race).
+ */
+START_TEST(test_commit_then_leave_is_news) {
+        const int rounds = 60;
+        for (int i = 0; i < rounds; i++) {
+                shbuf *sb = t_mk(0, 4096);
+                struct t_child c = t_fork(c_read_and_leave, t_key(0), NULL);
+                ck_assert_int_eq(t_get(c.from, 5000), 'o');
+                ck_assert_int_eq(shbuf_write(sb, (const unsigned char *) "12345678", 8), 8);
+                ck_assert_int_eq(shbuf_is_empty(sb), 0);
+                t_put(c.to, 'g');
+                /* Wait until the reader took it all, as a writer that drains
+                 * its ring before it frees it does. */
+                int64_t t0 = t_now_ms();
+                while (shbuf_is_empty(sb) == 0) {
+                        int r = shbuf_wait_timeout(sb, 5000);
+                        int e = errno;
+                        ck_assert_msg(r == 0, "round %d: the wait failed (%s) with %s unread", i, strerror(e),
+                                      shbuf_is_empty(sb) == 1 ? "nothing" : "data");
+                        ck_assert_int_lt(t_now_ms() - t0, 5000);
+                }
+                ck_assert_int_eq(t_finish(&c, 5000), 0);
+                /* A look after it left: nothing is news any more. */
+                ck_assert_int_eq(shbuf_is_empty(sb), 1);
+                ASSERT_FAILS(shbuf_wait_timeout(sb, 2000), EPIPE);
+                shbuf_free(sb);
+        }
+}
+END_TEST
+
 /*
  * Hysteresis must not deadlock: a writer asleep for space is woken only once
  * half the ring is free, but a reader that took less than that and then
@@ -418,6 +468,7 @@ int main(void) {
         tc = t_case(s, "waits", 20);
         tcase_add_test(tc, test_status_lock_edit_notify);
         tcase_add_test(tc, test_wait_wakes_on_commit);
+        tcase_add_test(tc, test_commit_then_leave_is_news);
         tcase_add_test(tc, test_wait_timeout);
         tcase_add_test(tc, test_writer_woken_before_reader_sleeps);
         tcase_add_loop_test(tc, test_wait_spins_through_peer_transfer, 0, 8);

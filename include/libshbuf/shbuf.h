@@ -303,6 +303,9 @@ SHBUF_EXPORT int shbuf_notify(shbuf *sb);
  * signal that arrives just before the call anyway, for instance by waiting
  * with shbuf_wait_timeout() and checking its flag between waits.
  *
+ * A peer that commits and then frees its end (or dies) leaves news first:
+ * the wait that sees both returns 0, and the next one fails with EPIPE.
+ *
  * \return 0, or -1 with errno: EINTR (a signal arrived), EPIPE (the peer freed
  *         its end, died, or the objects were removed or truncated), EPROTO
  *         (corrupted control block), EINVAL.
@@ -372,8 +375,9 @@ SHBUF_EXPORT int shbuf_get_select_fd(shbuf *sb);
  * Drain the select descriptor after it was reported readable, and re-arm it.
  *
  * \return 0, or -1 with errno EPIPE when the peer went away or the objects
- *         were truncated (the descriptor then stays readable), EINVAL when
- *         notification is not enabled.
+ *         were truncated (the descriptor then stays readable; what a peer
+ *         that went away committed before is still in the ring to read),
+ *         EINVAL when notification is not enabled.
  */
 SHBUF_EXPORT int shbuf_post_select(shbuf *sb);
 

@@ -142,6 +142,14 @@ int shbuf__wait(shbuf *sb, int timeout_ms) {
                  * readiness may be what ended the sleep. */
                 shbuf__peer_refresh(sb);
                 if (shbuf__peer_gone(sb, woke) || atomic_load(&sb->peer.removed) || shbuf__trapped(sb)) {
+                        /* A peer that committed, then left (or died) since
+                         * the look above: its last commits are news all
+                         * the same, and come first; the next wait fails. */
+                        if (!shbuf__trapped(sb) && shbuf__news(sb, d)) {
+                                shbuf__take_news(sb, d);
+                                r = 0;
+                                break;
+                        }
                         r = -EPIPE;
                         break;
                 }

@@ -150,6 +150,65 @@ START_TEST(test_many_writers_many_readers) {
 }
 END_TEST
 
+/* ---- status locks against a streaming peer, back to back ------------------ */
+
+struct lock_race {
+        shbuf *w;
+        atomic_bool stop;
+        char what[128];
+};
+
+static void *race_writer(void *p) {
+        struct lock_race *lr = p;
+        unsigned char buf[64] = {0};
+        while (!atomic_load(&lr->stop))
+                if (shbuf_write(lr->w, buf, sizeof(buf)) < 0) {
+                        snprintf(lr->what, sizeof(lr->what), "write: %s", strerror(errno));
+                        break;
+                }
+        return NULL;
+}
+
+/*
+ * A writer that found the ring frozen and then the lock free (the holder
+ * was just leaving) must not wait for the lock from inside its call: the
+ * next holder's freeze waits for that call to end, and both would stand
+ * still until the holder's bound (2 s), which fails its shbuf_status_lock()
+ * with ETIMEDOUT. The reader takes and drops the lock back to back while
+ * the writer writes, to meet that window often.
+ */
+START_TEST(test_status_locks_back_to_back) {
+        struct lock_race lr = {.what = ""};
+        shbuf *r;
+        pthread_t writer;
+        pair(4096, &lr.w, &r);
+        ck_assert_int_eq(pthread_create(&writer, NULL, race_writer, &lr), 0);
+        int64_t t0 = t_now_ms();
+        unsigned long locks = 0;
+        unsigned char buf[4096];
+        while (t_now_ms() - t0 < 1500) {
+                for (int i = 0; i < 100; i++, locks++) {
+                        int64_t t1 = t_now_ms();
+                        int rc = shbuf_status_lock(r);
+                        int e = errno;
+                        if (rc < 0) {
+                                atomic_store(&lr.stop, true);
+                                pthread_join(writer, NULL);
+                        }
+                        ck_assert_msg(rc == 0, "lock %lu: %s after %lld ms", locks, strerror(e),
+                                      (long long) (t_now_ms() - t1));
+                        ck_assert_int_eq(shbuf_status_unlock(r), 0);
+                }
+                (void) shbuf_read(r, buf, sizeof(buf));
+        }
+        atomic_store(&lr.stop, true);
+        pthread_join(writer, NULL);
+        ck_assert_msg(lr.what[0] == 0, "%s", lr.what);
+        shbuf_free(r);
+        shbuf_free(lr.w);
+}
+END_TEST
+
 /* ---- the status view while the peer streams ------------------------------- */
 
 struct edit_stream {
@@ -198,6 +257,13 @@ static void *edit_writer(void *p) {
  * follows its target and the bytes just before the read index are the ones
  * read last.
  */
+static void lock_or_fail(shbuf *sb) {
+        int64_t t0 = t_now_ms();
+        int r = shbuf_status_lock(sb);
+        int e = errno;
+        ck_assert_msg(r == 0, "shbuf_status_lock: %s after %lld ms", strerror(e), (long long) (t_now_ms() - t0));
+}
+
 START_TEST(test_status_edits_while_streaming) {
         struct edit_stream e = {.bytes = 8 << 20};
         pthread_t writer;
@@ -212,7 +278,7 @@ START_TEST(test_status_edits_while_streaming) {
         while (got < e.bytes && !atomic_load(&e.stop)) {
                 uint64_t dice = t_rand64(&rnd) % 64;
                 if (dice < 3) {
-                        ck_assert_int_eq(shbuf_status_lock(e.r), 0);
+                        lock_or_fail(e.r);
                         shbuf_status *st = shbuf_get_status(e.r);
                         ck_assert_uint_le(st->length, 4096);
                         ck_assert_uint_le(st->backlog, st->backlog_target);
@@ -241,7 +307,7 @@ START_TEST(test_status_edits_while_streaming) {
                         continue;
                 }
                 if (dice == 3) {
-                        ck_assert_int_eq(shbuf_status_lock(e.r), 0);
+                        lock_or_fail(e.r);
                         shbuf_get_status(e.r)->ignore_read_inc = 1;
                         ck_assert_int_eq(shbuf_status_unlock(e.r), 0);
                         ignored_reads++;
@@ -266,7 +332,7 @@ START_TEST(test_status_edits_while_streaming) {
                 /* The backlog ends where reading left off; under the lock,
                  * the writer cannot write over it while we look. */
                 if (dice == 4) {
-                        ck_assert_int_eq(shbuf_status_lock(e.r), 0);
+                        lock_or_fail(e.r);
                         shbuf_status *st = shbuf_get_status(e.r);
                         ck_assert_uint_le(st->backlog, target);
                         const unsigned char *base = shbuf_get_pointer(e.r);
@@ -431,12 +497,15 @@ END_TEST
 
 int main(void) {
         Suite *s = suite_create("core");
+        TCase *tc;
 
         t_init();
         tcase_add_test(t_case(s, "threads", 120), test_many_writers_many_readers);
-        tcase_add_test(t_case(s, "status", 120), test_status_edits_while_streaming);
+        tc = t_case(s, "status", 120);
+        tcase_add_test(tc, test_status_edits_while_streaming);
+        tcase_add_test(tc, test_status_locks_back_to_back);
         tcase_add_test(t_case(s, "notify", 60), test_notify_toggle_under_waiters);
-        TCase *tc = t_case(s, "lock", 60);
+        tc = t_case(s, "lock", 60);
         tcase_add_test(tc, test_unlock_by_non_holder);
         tcase_add_test(tc, test_stale_holders_taken_over);
         return t_run(s, "check_core");

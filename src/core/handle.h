@@ -288,6 +288,9 @@ int shbuf__reset(shbuf *sb, bool zero);
 bool shbuf__holds_lock(shbuf *sb);
 /* Wait (bounded) until no status-lock holder has the ring frozen. */
 int shbuf__wait_unfrozen(shbuf *sb);
+/* Thaw a ring frozen by a holder that is gone (or a scribbling peer), if
+ * the lock can be had at once; never sleeps. */
+void shbuf__thaw_orphaned(shbuf *sb);
 /* The shared positions as they stand, unlocked (a snapshot). */
 void shbuf__load_positions(const struct shbuf__control *c, struct shbuf__positions *ret);
 

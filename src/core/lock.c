@@ -90,12 +90,14 @@ int shbuf__lock(shbuf *sb, int64_t deadline_ms) {
                         }
                         continue;
                 }
-                if (!(w & SHBUF__LOCK_CONTENDED) &&
-                    !atomic_compare_exchange_strong(word, &w, w | SHBUF__LOCK_CONTENDED))
-                        continue;
+                /* Out of time before saying we sleep: a caller that may
+                 * not wait leaves the word as it found it. */
                 int left = shbuf__ms_left(deadline_ms);
                 if (left == 0)
                         return -ETIMEDOUT;
+                if (!(w & SHBUF__LOCK_CONTENDED) &&
+                    !atomic_compare_exchange_strong(word, &w, w | SHBUF__LOCK_CONTENDED))
+                        continue;
                 int r = sleep_on(sb, word, w | SHBUF__LOCK_CONTENDED, left < nap ? left : nap);
                 if (r == -EPIPE || (r == -EINTR && !shbuf__interrupt_restarts()))
                         return r;

@@ -100,13 +100,14 @@ static bool possible(shbuf *sb, enum shbuf__dir d, uint64_t own, uint64_t peer) 
 /*
  * The ring is frozen. By a live holder, a look finds nothing to do until it
  * thaws; by one that died, or by a scribbling peer, it is thawed now (by
- * taking the lock), or nobody ever would.
+ * taking the lock, if that needs no wait: we are busy, and a new holder
+ * waits for that), or nobody ever would.
  */
 static void thaw_if_orphaned(shbuf *sb) {
         uint32_t tag = atomic_load(&sb->control->lock.owner) & SHBUF__LOCK_TAG_MASK;
         if (tag == sb->tag || (tag != 0 && shbuf__tag_alive(sb, tag)))
                 return;
-        (void) shbuf__wait_unfrozen(sb);
+        shbuf__thaw_orphaned(sb);
 }
 
 /*

@@ -224,19 +224,35 @@ shbuf_status *shbuf__get_status(shbuf *sb) {
         return &sb->view;
 }
 
-int shbuf__wait_unfrozen(shbuf *sb) {
+/* Take the lock within deadline_ms (-1: the usual bound) and thaw the
+ * ring if it is still frozen. */
+static int unfreeze(shbuf *sb, int64_t deadline_ms) {
         if (shbuf__holds_lock(sb))
                 return -EDEADLK; /* frozen by the caller itself */
         /* A holder keeps the lock until it thaws the ring: once we have it,
          * a freeze still there was left by a holder that died, or written
          * by a scribbling peer, and is ours to thaw. */
-        int r = shbuf__lock(sb, -1);
+        int r = shbuf__lock(sb, deadline_ms);
         if (r < 0)
                 return r;
         if (atomic_load(&sb->control->lock.state) & SHBUF__STATE_FROZEN)
                 thaw(sb, true); /* what was cached of it may not hold */
         shbuf__unlock(sb);
         return 0;
+}
+
+int shbuf__wait_unfrozen(shbuf *sb) {
+        return unfreeze(sb, -1);
+}
+
+/*
+ * From within a call, its busy mark set: a holder that froze the ring
+ * waits for that mark to clear (freeze()), so waiting here for its lock
+ * would hold both up until the holder's bound. Only a lock to be had at
+ * once (free, or its holder gone) is taken.
+ */
+void shbuf__thaw_orphaned(shbuf *sb) {
+        (void) unfreeze(sb, shbuf__os_now_ms());
 }
 
 /*

@@ -622,42 +622,52 @@ class TestWaiting(Base):
                 setter(10)
             self.assertIn("closed", str(cm.exception))
 
-    def idle_wait_cpu(self, buf, timeout=0.3, tries=3):
-        # CPU time this thread spends in a wait that times out: a spin shows.
-        # A spin that yields its CPU to another task gets little CPU time
-        # on a loaded machine, so the most of a few tries counts: a tenth of a
-        # CPU for the spins below (100 ms) is still far above what a sleep
-        # costs (well under a millisecond).
-        most = 0.0
-        for _ in range(tries):
-            buf.is_empty()  # a look on the read side: the wait is for a write
-            start = time.thread_time()
-            self.assertFalse(buf.wait(timeout))
-            most = max(most, time.thread_time() - start)
-            if most > 0.01:
-                break
-        return most
+    def idle_wait_cost(self, buf, timeout=0.3):
+        # What a wait that times out costs this thread: CPU time, and the
+        # times it was switched out involuntarily. A spin holds its CPU
+        # (CPU time), or, when the peer last ran on this CPU (here: the
+        # same thread), yields it at every turn, which on a loaded machine
+        # shows as involuntary switches instead; a sleep shows as neither.
+        buf.is_empty()  # a look at both directions: the wait is for either
+        def now():
+            ru = resource.getrusage(resource.RUSAGE_THREAD)
+            return time.thread_time(), ru.ru_nivcsw
+        cpu0, inv0 = now()
+        self.assertFalse(buf.wait(timeout))
+        cpu1, inv1 = now()
+        return cpu1 - cpu0, inv1 - inv0
+
+    def assertSpins(self, buf, tries=3):
+        # The spins below last 100 ms: a tenth of a CPU or a few yields
+        # that let another task run show it; the best of a few tries counts.
+        costs = [self.idle_wait_cost(buf) for _ in range(tries)]
+        self.assertTrue(any(cpu > 0.01 or switched >= 3 for cpu, switched in costs),
+                        "no spin in (CPU s, involuntary switches) %r" % costs)
+
+    def assertSleeps(self, buf, tries=3):
+        costs = [self.idle_wait_cost(buf) for _ in range(tries)]
+        self.assertTrue(any(cpu < 0.004 and switched <= 1 for cpu, switched in costs),
+                        "spun in (CPU s, involuntary switches) %r" % costs)
 
     def test_set_spin_spins_before_sleeping(self):
         # Even an idle peer gets the unconditional spin (100 ms here) before
-        # the wait sleeps; 0 turns it off again. The bounds leave room for a
-        # loaded machine: a spin gets a share of a CPU, a sleep next to none.
+        # the wait sleeps; 0 turns it off again.
         p, c = self.pair()
         c.set_spin(100000)
-        self.assertGreater(self.idle_wait_cpu(c), 0.01)
+        self.assertSpins(c)
         c.set_spin(0)
-        self.assertLess(self.idle_wait_cpu(c), 0.004)
+        self.assertSleeps(c)
         c.set_busy_spin(100000)  # never spins for an idle peer
-        self.assertLess(self.idle_wait_cpu(c), 0.004)
+        self.assertSleeps(c)
 
     def test_set_busy_spin_spins_for_a_transfer_under_way(self):
         p, c = self.pair()
         c.set_spin(0)  # whatever SHBUF_SPIN_US says: only the busy spin counts here
         w = p.write_view()  # the provider's write is under way until it commits
         c.set_busy_spin(100000)
-        self.assertGreater(self.idle_wait_cpu(c), 0.01)
+        self.assertSpins(c)
         c.set_busy_spin(0)
-        self.assertLess(self.idle_wait_cpu(c), 0.004)
+        self.assertSleeps(c)
         w[:4] = b"done"
         p.commit_write(4)
         self.assertTrue(c.wait(5))

@@ -36,31 +36,8 @@ static void pair(uint64_t size, shbuf **ret_provider, shbuf **ret_client) {
 
 /* ---- many writers, many readers ------------------------------------------ */
 
-#define RECORD 48
 #define WRITERS 4
 #define READERS 4
-
-struct record {
-        uint32_t writer, seq;
-        unsigned char payload[RECORD - 12];
-        uint32_t sum;
-};
-_Static_assert(sizeof(struct record) == RECORD, "records are RECORD bytes");
-
-static uint32_t sum_of(const struct record *r) {
-        uint32_t s = r->writer * 2654435761u ^ r->seq;
-        for (size_t i = 0; i < sizeof(r->payload); i++)
-                s = s * 31 + r->payload[i];
-        return s;
-}
-
-static void make_record(struct record *r, uint32_t writer, uint32_t seq) {
-        r->writer = writer;
-        r->seq = seq;
-        for (size_t i = 0; i < sizeof(r->payload); i++)
-                r->payload[i] = (unsigned char) (writer * 7 + seq * 13 + i);
-        r->sum = sum_of(r);
-}
 
 struct many {
         shbuf *w, *r;
@@ -79,9 +56,9 @@ struct many {
 static void *many_writer(void *p) {
         struct thread_arg *a = p;
         struct many *m = a->m;
-        struct record rec;
+        struct t_record rec;
         for (uint32_t seq = 0; seq < m->per_writer && !atomic_load(&m->bad);) {
-                make_record(&rec, a->id, seq);
+                t_record_make(&rec, a->id, seq);
                 long n = shbuf_write(m->w, (const unsigned char *) &rec, sizeof(rec));
                 if (n == sizeof(rec)) {
                         seq++;
@@ -100,7 +77,7 @@ static void *many_writer(void *p) {
 static void *many_reader(void *p) {
         struct thread_arg *a = p;
         struct many *m = a->m;
-        struct record rec;
+        struct t_record rec;
         const uint32_t total = m->per_writer * WRITERS;
         while (atomic_load(&m->received) < total && !atomic_load(&m->bad)) {
                 long n = shbuf_read(m->r, (unsigned char *) &rec, sizeof(rec));
@@ -109,7 +86,7 @@ static void *many_reader(void *p) {
                                 atomic_store(&m->bad, true);
                         continue;
                 }
-                if (n != sizeof(rec) || rec.writer >= WRITERS || rec.sum != sum_of(&rec)) {
+                if (n != sizeof(rec) || !t_record_ok(&rec, WRITERS)) {
                         snprintf(m->what, sizeof(m->what), "reader %u: a torn record (%ld bytes, writer %u)",
                                  a->id, n, rec.writer);
                         atomic_store(&m->bad, true);
@@ -131,7 +108,7 @@ static void *many_reader(void *p) {
 START_TEST(test_many_writers_many_readers) {
         struct many m = {.per_writer = 20000};
         pthread_t t[WRITERS + READERS];
-        pair(64 * RECORD, &m.w, &m.r);
+        pair(64 * T_RECORD, &m.w, &m.r);
         for (uint32_t i = 0; i < WRITERS + READERS; i++) {
                 m.args[i] = (struct thread_arg){.m = &m, .id = i < WRITERS ? i : i - WRITERS};
                 ck_assert_int_eq(pthread_create(&t[i], NULL, i < WRITERS ? many_writer : many_reader, &m.args[i]), 0);

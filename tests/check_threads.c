@@ -518,23 +518,8 @@ END_TEST
 
 /* ---- many writers and many readers, across processes -------------------------- */
 
-#define RECORD 48
 #define MANY 4
 #define PER_WRITER 25000
-
-struct record {
-        uint32_t writer, seq;
-        unsigned char payload[RECORD - 12];
-        uint32_t sum;
-};
-_Static_assert(sizeof(struct record) == RECORD, "records are RECORD bytes");
-
-static uint32_t record_sum(const struct record *r) {
-        uint32_t x = r->writer * 2654435761u ^ r->seq;
-        for (size_t i = 0; i < sizeof(r->payload); i++)
-                x = x * 31 + r->payload[i];
-        return x;
-}
 
 struct many {
         shbuf *sb;
@@ -546,13 +531,9 @@ struct many {
 
 static void *many_writer(void *arg) {
         struct many *m = arg;
-        struct record rec;
+        struct t_record rec;
         for (uint32_t seq = 0; seq < PER_WRITER && !atomic_load(m->bad);) {
-                rec.writer = m->id;
-                rec.seq = seq;
-                for (size_t i = 0; i < sizeof(rec.payload); i++)
-                        rec.payload[i] = (unsigned char) (m->id * 7 + seq * 13 + i);
-                rec.sum = record_sum(&rec);
+                t_record_make(&rec, m->id, seq);
                 long n = shbuf_write(m->sb, (const unsigned char *) &rec, sizeof(rec));
                 if (n == sizeof(rec))
                         seq++;
@@ -564,7 +545,7 @@ static void *many_writer(void *arg) {
 
 static void *many_reader(void *arg) {
         struct many *m = arg;
-        struct record rec;
+        struct t_record rec;
         while (atomic_load(m->received) < MANY * PER_WRITER && !atomic_load(m->bad)) {
                 long n = shbuf_read(m->sb, (unsigned char *) &rec, sizeof(rec));
                 if (n == 0) {
@@ -572,7 +553,7 @@ static void *many_reader(void *arg) {
                                 atomic_store(m->bad, true);
                         continue;
                 }
-                if (n != sizeof(rec) || rec.writer >= MANY || rec.sum != record_sum(&rec)) {
+                if (n != sizeof(rec) || !t_record_ok(&rec, MANY)) {
                         atomic_store(m->bad, true);
                         break;
                 }
@@ -623,7 +604,7 @@ static int p_readers(key_t key, int in, int out, void *arg) {
  */
 START_TEST(test_many_writers_many_readers) {
         const key_t key = t_key(2);
-        shbuf *sb = t_create(key, 64 * RECORD);
+        shbuf *sb = t_create(key, 64 * T_RECORD);
         ck_assert_ptr_nonnull(sb);
         struct t_child c = t_fork(p_readers, key, NULL);
         ck_assert_int_eq(t_get(c.from, 10000), 'o');

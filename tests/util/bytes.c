@@ -50,3 +50,22 @@ uint64_t t_rand64(uint64_t *state) {
                 *state = 0x2545F4914F6CDD1Du;
         return next_word(state);
 }
+
+static uint32_t record_sum(const struct t_record *r) {
+        uint32_t x = r->writer * 2654435761u ^ r->seq;
+        for (size_t i = 0; i < sizeof(r->payload); i++)
+                x = x * 31 + r->payload[i];
+        return x;
+}
+
+void t_record_make(struct t_record *r, uint32_t writer, uint32_t seq) {
+        r->writer = writer;
+        r->seq = seq;
+        for (size_t i = 0; i < sizeof(r->payload); i++)
+                r->payload[i] = (unsigned char) (writer * 7 + seq * 13 + i);
+        r->sum = record_sum(r);
+}
+
+int t_record_ok(const struct t_record *r, uint32_t writers) {
+        return r->writer < writers && r->sum == record_sum(r);
+}

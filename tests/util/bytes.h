@@ -27,4 +27,21 @@ void t_stream_fill(struct t_stream *s, unsigned char *buf, size_t n);
 /* The next 64 random bits of an independent generator (for chunk sizes). */
 uint64_t t_rand64(uint64_t *state);
 
+/*
+ * A fixed-size record that carries who wrote it, its sequence number and a
+ * checksum, for tests where many threads write and read one ring: a torn
+ * or mixed record fails t_record_ok().
+ */
+#define T_RECORD 48
+struct t_record {
+        uint32_t writer, seq;
+        unsigned char payload[T_RECORD - 12];
+        uint32_t sum;
+};
+_Static_assert(sizeof(struct t_record) == T_RECORD, "records are T_RECORD bytes");
+
+void t_record_make(struct t_record *r, uint32_t writer, uint32_t seq);
+/* Whether r is a whole record of one of writers writers. */
+int t_record_ok(const struct t_record *r, uint32_t writers);
+
 #endif

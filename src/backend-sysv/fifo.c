@@ -38,8 +38,31 @@ void shbuf__sysv_fifos_close(struct sysv_fifos *f) {
         pthread_mutex_destroy(&f->mutex);
 }
 
-/* Make side's FIFO and open it. O_RDWR: opening does not wait for a writer,
- * and the FIFO always has a reader, so no writer gets SIGPIPE. */
+static bool is_me(uid_t uid, void *arg) {
+        (void) arg;
+        return uid == geteuid();
+}
+
+/*
+ * Open the FIFO at path, never through a link and never waiting, and keep it
+ * only if it is a FIFO whose owner owner_ok() accepts: a stranger may have
+ * put anything under the name. O_RDWR: opening does not wait for a writer,
+ * and the FIFO always has a reader (us), so no write raises SIGPIPE.
+ * Returns the descriptor or -errno (EPROTO: not such a FIFO).
+ */
+static int open_checked(const char *path, bool (*owner_ok)(uid_t uid, void *arg), void *arg) {
+        struct stat st;
+        int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || !owner_ok(st.st_uid, arg)) {
+                close(fd);
+                return -EPROTO;
+        }
+        return fd;
+}
+
+/* Make side's FIFO and open it. */
 int shbuf__sysv_fifo_open(struct sysv_fifos *f, key_t key, int side, int mode, _Atomic uint32_t *gen) {
         char path[128];
         struct stat st;
@@ -55,17 +78,15 @@ int shbuf__sysv_fifo_open(struct sysv_fifos *f, key_t key, int side, int mode, _
         }
         if (mkfifo(path, 0600) < 0)
                 return -errno;
-        int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
         /* Still the FIFO we made: nobody else could have swapped it in a
          * sticky directory, but a directory need not be sticky. */
-        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid())) {
-                close(fd);
+        int fd = open_checked(path, is_me, NULL);
+        if (fd == -EPROTO)
                 return -EEXIST;
-        }
         /* The buffer's mode, so that a peer allowed to use the buffer may
          * write here; mkfifo() would have applied the umask. */
         if (fd < 0 || fchmod(fd, (mode_t) mode | 0200) < 0) {
-                int r = -errno;
+                int r = fd < 0 ? fd : -errno;
                 if (fd >= 0)
                         close(fd);
                 unlink(path);
@@ -108,23 +129,16 @@ int shbuf__sysv_fifo_kick(struct sysv_fifos *f, key_t key, int side, uint32_t ge
         pthread_mutex_lock(&f->mutex);
         if (f->fd[side] < 0 || f->gen[side] != gen) {
                 char path[128];
-                struct stat st;
                 if (f->fd[side] >= 0)
                         close(f->fd[side]);
                 fifo_path(path, sizeof(path), key, side);
-                /* O_RDWR: a FIFO whose side closed it then still has a
-                 * reader (us), so the write raises no SIGPIPE in the
-                 * program; the wake-up is lost only with the FIFO, when
-                 * that side stopped waiting through it. */
-                int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-                if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || !owner_ok(st.st_uid, arg))) {
-                        close(fd);
-                        fd = -1;
-                        errno = EPROTO;
-                }
+                /* A FIFO whose side closed it still has a reader (us): the
+                 * wake-up is lost only with the FIFO, when that side
+                 * stopped waiting through it. */
+                int fd = open_checked(path, owner_ok, arg);
                 if (fd < 0)
-                        r = -errno;
-                f->fd[side] = fd;
+                        r = fd;
+                f->fd[side] = fd < 0 ? -1 : fd;
                 f->gen[side] = gen;
         }
         /* A full FIFO is readable already: nothing is lost. */

@@ -82,7 +82,7 @@ static void maybe_stop(enum stop here) {
 
 /* The names shm_unlink() and mq_unlink() were called with, while recording. */
 static bool recording;
-static char unlinked[16][40];
+static char unlinked[16][64];
 static int nunlinked;
 
 static void *real(const char *name) {
